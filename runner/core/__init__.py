@@ -1,0 +1,49 @@
+"""BrainPy-style automatic differentiation on JAX: ``import runner.core as bm``.
+
+Stateful objects (:class:`Base` holding :class:`Variable` s), array functions that
+accept them, and derivative transforms (:func:`grad`, :func:`vector_grad`,
+:func:`jacobian`, :func:`jacrev`, :func:`jacfwd`, :func:`hessian`) plus :func:`jit`
+that find the state a function reads and writes by themselves.
+
+Example:
+    >>> import runner.core as bm
+    >>> class Linear(bm.Base):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.w = bm.ones((1, 3))
+    ...         self.b = bm.zeros(1)
+    ...     def update(self, x):
+    ...         return (bm.dot(self.w, x) + self.b).sum()
+    >>> l = Linear()
+    >>> dw, db = bm.grad(l.update, grad_vars=(l.w, l.b))(bm.arange(3.0))
+    >>> dw
+    Array([[0., 1., 2.]], dtype=float32)
+"""
+
+from . import random
+from ._autograd import grad, hessian, jacfwd, jacobian, jacrev, vector_grad
+from ._base import Base, iter_arrays
+from ._jit import jit
+from ._numpy import FUNCTIONS as _FUNCTIONS
+from ._platform import set_platform
+from ._state import Array, TrainVar, Variable
+
+globals().update(_FUNCTIONS)
+
+__all__ = [
+    "Array",
+    "Base",
+    "TrainVar",
+    "Variable",
+    "grad",
+    "hessian",
+    "iter_arrays",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
+    "jit",
+    "random",
+    "set_platform",
+    "vector_grad",
+    *sorted(_FUNCTIONS),
+]

@@ -1,0 +1,495 @@
+"""One engine for every derivative transform, and the thin public wrappers over it.
+
+The engine normalises the arguments, makes state functional (``grad_vars`` become the
+first positional argument of a pure function), applies one JAX transform, writes
+state back and assembles the outputs. The return structure is decided in one place,
+:func:`_assemble`, following this table (``V`` = gradients of ``grad_vars``, ``A`` =
+gradients of ``argnums``, ``L`` = the function's value, ``X`` = its aux data)::
+
+    grad_vars  argnums   has_aux=False  has_aux=True  return_value  both
+    no         (0)       A              (A, X)        (A, L)        (A, L, X)
+    yes        no        V              (V, X)        (V, L)        (V, L, X)
+    yes        yes       (V, A)         ((V, A), X)   ((V, A), L)   ((V, A), L, X)
+
+``argnums`` given as an int gives a bare ``A``; a tuple or list gives a tuple. ``V``
+has the container of ``grad_vars``: one Array, a tuple, a list or a dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._base import iter_arrays
+from ._state import _STACK, Array, StateTrace, _record_write, unwrap
+
+__all__ = ["grad", "hessian", "jacfwd", "jacobian", "jacrev", "vector_grad"]
+
+ArgNums = int | Sequence[int] | None
+GradVars = Array | Sequence[Array] | dict[str, Array] | None
+
+_KINDS = ("grad", "vector_grad", "jacrev", "jacfwd", "hessian")
+
+
+# -- checks and normal forms ---------------------------------------------------------
+def _check_callable(kind: str, func: Any) -> None:
+    if not callable(func):
+        raise TypeError(
+            f"{kind}(func): expected a callable (function, bound method or callable "
+            f"Base object), received {type(func).__name__} {func!r}."
+        )
+
+
+def _normalize_grad_vars(kind: str, grad_vars: GradVars) -> tuple[list[Array], Any]:
+    """Flatten ``grad_vars`` to a list of Arrays and the treedef to rebuild it."""
+    if grad_vars is None:
+        return [], None
+    leaves, treedef = jax.tree_util.tree_flatten(
+        grad_vars, is_leaf=lambda x: isinstance(x, Array)
+    )
+    seen: dict[int, int] = {}
+    for position, leaf in enumerate(leaves):
+        if not isinstance(leaf, Array):
+            raise TypeError(
+                f"{kind}(grad_vars=...): entry {position} is a {type(leaf).__name__}, "
+                f"expected a bm.Array or bm.Variable; wrap it (bm.Variable(x)) and "
+                f"store it on the object the function reads."
+            )
+        if id(leaf) in seen:
+            raise ValueError(
+                f"{kind}(grad_vars=...): entries {seen[id(leaf)]} and {position} are "
+                f"the same Array; list each variable once."
+            )
+        seen[id(leaf)] = position
+    if not leaves:
+        raise ValueError(
+            f"{kind}(grad_vars=...): received an empty {type(grad_vars).__name__}; "
+            f"pass at least one Array, or leave grad_vars out to use argnums."
+        )
+    return leaves, treedef
+
+
+def _normalize_argnums(kind: str, argnums: ArgNums, has_vars: bool) -> Any:
+    """``argnums`` as an int, a tuple of ints, or None (no argument gradients)."""
+    if argnums is None:
+        return None if has_vars else 0
+    if isinstance(argnums, (list, tuple)):
+        checked = tuple(_check_argnum(kind, a) for a in argnums)
+        if len(set(checked)) != len(checked):
+            raise ValueError(
+                f"{kind}(argnums={list(argnums)}): repeated entries; list each "
+                f"positional argument once."
+            )
+        if not checked:
+            raise ValueError(
+                f"{kind}(argnums=()): empty; pass an int, a non-empty tuple, or None."
+            )
+        return checked
+    return _check_argnum(kind, argnums)
+
+
+def _check_argnum(kind: str, argnum: Any) -> int:
+    if isinstance(argnum, bool) or not isinstance(argnum, (int, np.integer)):
+        raise TypeError(
+            f"{kind}(argnums=...): expected ints (positional argument indices), "
+            f"received {type(argnum).__name__} {argnum!r}; pass e.g. argnums=0 or "
+            f"argnums=(0, 1)."
+        )
+    if argnum < 0:
+        raise ValueError(
+            f"{kind}(argnums=...): expected non-negative ints, received {argnum}; "
+            f"count positional arguments from 0."
+        )
+    return int(argnum)
+
+
+def _check_nargs(kind: str, argnums: tuple[int, ...], nargs: int) -> None:
+    if argnums and max(argnums) >= nargs:
+        raise ValueError(
+            f"{kind}(argnums={argnums if len(argnums) > 1 else argnums[0]}): the "
+            f"function was called with {nargs} positional argument(s), so argnums "
+            f"must be below {nargs}; pass the argument positionally or fix argnums."
+        )
+
+
+def _check_aux_pair(kind: str, out: Any) -> tuple[Any, Any]:
+    if isinstance(out, (tuple, list)) and len(out) == 2:
+        return out[0], out[1]
+    what = f"a {type(out).__name__}"
+    if isinstance(out, (tuple, list)):
+        what += f" of length {len(out)}"
+    raise TypeError(
+        f"{kind}(has_aux=True): the function must return a (value, aux) pair, but "
+        f"it returned {what}; return `value, aux` or set has_aux=False."
+    )
+
+
+def _check_scalar(out: Any) -> None:
+    shape = getattr(out, "shape", None)
+    if shape == ():
+        return
+    if shape is None:
+        received = f"a {type(out).__name__}"
+        hint = " (if it returns (value, aux), pass has_aux=True)"
+    else:
+        received = f"an output of shape {shape}"
+        hint = ""
+    raise TypeError(
+        f"Gradient only defined for scalar-output functions. grad received "
+        f"{received}{hint}. Reduce it to a scalar (e.g. `.sum()` or `.mean()`), or "
+        f"use vector_grad (gradient of the sum) or jacobian (all partials)."
+    )
+
+
+def _check_inexact(kind: str, names: list[str], values: list[Any]) -> None:
+    """Explain an integer input that JAX refused, naming which argument it was."""
+    for name, value in zip(names, values):
+        for leaf in jax.tree_util.tree_leaves(value):
+            dtype = jnp.result_type(leaf)
+            if not jnp.issubdtype(dtype, jnp.inexact):
+                raise TypeError(
+                    f"{kind} requires real- or complex-valued inputs (input dtype that "
+                    f"is a sub-dtype of np.inexact), but {name} has dtype {dtype}. "
+                    f"Pass floats (e.g. 2. instead of 2), or set allow_int=True "
+                    f"(grad, jacrev) to get float0 zeros for it."
+                )
+
+
+# -- the engine --------------------------------------------------------------------
+def _owner_arrays(func: Any) -> list[Array]:
+    """Arrays reachable from the object a function belongs to (for ``jit``)."""
+    known_states = getattr(func, "known_states", None)
+    if known_states is not None:
+        return known_states()
+    owner = getattr(func, "__self__", func)
+    return [array for _, array in iter_arrays(owner)]
+
+
+class _Transform:
+    """A derivative of ``func``; call it with the function's arguments."""
+
+    def __init__(
+        self,
+        kind: str,
+        func: Callable[..., Any],
+        grad_vars: GradVars,
+        dyn_vars: Any,
+        argnums: ArgNums,
+        has_aux: bool,
+        return_value: bool,
+        options: dict[str, Any],
+    ) -> None:
+        _check_callable(kind, func)
+        self.kind = kind
+        self.func = func
+        self.vars, self.treedef = _normalize_grad_vars(kind, grad_vars)
+        self.dyn_vars, _ = _normalize_grad_vars(kind, dyn_vars) if dyn_vars else ([], 0)
+        self.argnums = _normalize_argnums(kind, argnums, bool(self.vars))
+        self.has_aux = bool(has_aux)
+        self.return_value = bool(return_value)
+        arg_tuple = () if self.argnums is None else np.atleast_1d(self.argnums)
+        self.arg_tuple: tuple[int, ...] = tuple(int(a) for a in arg_tuple)
+        jax_argnums = tuple(a + 1 for a in self.arg_tuple)
+        if self.vars:
+            jax_argnums = (0,) + jax_argnums
+        self._written: list[Array] = []
+        self._apply = _jax_transform(kind, self._pure, jax_argnums, options)
+        self.__doc__ = getattr(func, "__doc__", None)
+
+    def known_states(self) -> list[Array]:
+        """Arrays this derivative is known to touch: grad_vars, dyn_vars, owner's."""
+        return self.vars + self.dyn_vars + _owner_arrays(self.func)
+
+    def _pure(self, var_values: list[Any], *args: Any, **kwargs: Any) -> Any:
+        with StateTrace() as trace:
+            if self.vars:
+                trace.swap_in(self.vars, self.treedef.flatten_up_to(var_values))
+            out = self.func(*args, **kwargs)
+            aux = None
+            if self.has_aux:
+                out, aux = _check_aux_pair(self.kind, out)
+                aux = unwrap(aux)
+            out = unwrap(out)
+            if self.kind == "grad":
+                _check_scalar(out)
+            self._written = list(trace.writes.values())
+            written = [a._value for a in self._written]
+        return out, (out, aux, written)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        args = tuple(a.value if isinstance(a, Array) else unwrap(a) for a in args)
+        _check_nargs(self.kind, self.arg_tuple, len(args))
+        var_values = None
+        if self.vars:
+            var_values = self.treedef.unflatten([a.value for a in self.vars])
+        try:
+            grads, (value, aux, written) = self._apply(var_values, *args, **kwargs)
+        except TypeError as err:
+            if "allow_int" in str(err):
+                self._explain_int(args)
+            raise
+        for array, new in zip(self._written, written):
+            if _STACK:
+                _record_write(array)
+            array._value = new
+        self._written = []
+        if self.kind == "hessian":
+            grads = tuple(self._group(row) for row in grads)
+        return _assemble(self, self._group(grads), value, aux)
+
+    def _group(self, per_position: tuple[Any, ...]) -> Any:
+        """Group results per differentiated position into ``V``, ``A`` or ``(V, A)``."""
+        if self.vars:
+            var_part, per_position = per_position[0], per_position[1:]
+            if self.argnums is None:
+                return var_part
+        if isinstance(self.argnums, int):
+            args_part = per_position[0]
+        else:
+            args_part = tuple(per_position)
+        return (var_part, args_part) if self.vars else args_part
+
+    def _explain_int(self, args: tuple[Any, ...]) -> None:
+        names = [f"grad_vars entry {i}" for i in range(len(self.vars))]
+        names += [f"argument {a} (argnums)" for a in self.arg_tuple]
+        values = [a.value for a in self.vars] + [args[a] for a in self.arg_tuple]
+        _check_inexact(self.kind, names, values)
+
+
+def _assemble(t: _Transform, grads: Any, value: Any, aux: Any) -> Any:
+    """Add the value and aux to ``grads`` by the table in this module's docstring."""
+    if t.return_value and t.has_aux:
+        return grads, value, aux
+    if t.return_value:
+        return grads, value
+    if t.has_aux:
+        return grads, aux
+    return grads
+
+
+def _jax_transform(
+    kind: str, pure: Callable[..., Any], argnums: tuple[int, ...], options: dict
+) -> Callable[..., Any]:
+    if kind == "grad":
+        return jax.grad(pure, argnums=argnums, has_aux=True, **options)
+    if kind == "jacrev":
+        return jax.jacrev(pure, argnums=argnums, has_aux=True, **options)
+    if kind == "jacfwd":
+        return jax.jacfwd(pure, argnums=argnums, has_aux=True, **options)
+    if kind == "hessian":
+        return jax.hessian(pure, argnums=argnums, has_aux=True, **options)
+    return _vector_grad_transform(pure, argnums)
+
+
+def _vector_grad_transform(
+    pure: Callable[..., Any], argnums: tuple[int, ...]
+) -> Callable[..., Any]:
+    """Gradient of ``sum(f)``: a VJP with a cotangent of ones, one pass."""
+
+    def apply(*args: Any, **kwargs: Any) -> Any:
+        def partial(*diff: Any) -> Any:
+            full = list(args)
+            for i, x in zip(argnums, diff):
+                full[i] = x
+            return pure(*full, **kwargs)
+
+        diff = [args[i] for i in argnums]
+        for i, x in zip(argnums, diff):
+            for leaf in jax.tree_util.tree_leaves(x):
+                if not jnp.issubdtype(jnp.result_type(leaf), jnp.inexact):
+                    raise TypeError("vector_grad: integer input; see allow_int")
+        out, vjp_fn, aux = jax.vjp(partial, *diff, has_aux=True)
+        ones = jax.tree_util.tree_map(jnp.ones_like, out)
+        return vjp_fn(ones), aux
+
+    return apply
+
+
+# -- public transforms ---------------------------------------------------------------
+def grad(
+    func: Callable[..., Any],
+    grad_vars: GradVars = None,
+    dyn_vars: Any = None,
+    argnums: ArgNums = None,
+    has_aux: bool = False,
+    return_value: bool = False,
+    holomorphic: bool = False,
+    allow_int: bool = False,
+) -> Callable[..., Any]:
+    """Gradient of a scalar-output function, bound method or callable ``Base``.
+
+    Args:
+        func: the function to differentiate; it may read and write Arrays.
+        grad_vars: Arrays (one, or a tuple/list/dict of them) to differentiate by.
+        dyn_vars: accepted for compatibility; state is always found automatically.
+        argnums: positional argument(s) to differentiate by; default 0 when
+            ``grad_vars`` is not given.
+        has_aux: ``func`` returns ``(value, aux)``; ``aux`` is passed through.
+        return_value: also return the function's value.
+        holomorphic: as in ``jax.grad``.
+        allow_int: as in ``jax.grad``: integer inputs get float0 zero gradients.
+
+    Returns:
+        A function with ``func``'s signature that returns the outputs in the table of
+        this module's docstring. Values written to Arrays inside ``func`` stay
+        written after the call.
+
+    Raises:
+        TypeError: ``func`` is not callable, an output is not scalar, a
+            ``grad_vars`` entry is not an Array, or an input is an integer.
+        ValueError: ``argnums`` is negative or past the positional arguments.
+
+    Example:
+        >>> import runner.core as bm
+        >>> def f(a, b):
+        ...     return a * 2 + b
+        >>> bm.grad(f, argnums=(0, 1))(2.0, 1.0)
+        (Array(2., dtype=float32, weak_type=True), Array(1., dtype=float32, weak_type=True))
+    """
+    options = {"holomorphic": holomorphic, "allow_int": allow_int}
+    return _Transform("grad", func, grad_vars, dyn_vars, argnums, has_aux,
+                      return_value, options)  # fmt: skip
+
+
+def vector_grad(
+    func: Callable[..., Any],
+    grad_vars: GradVars = None,
+    dyn_vars: Any = None,
+    argnums: ArgNums = None,
+    has_aux: bool = False,
+    return_value: bool = False,
+) -> Callable[..., Any]:
+    """Gradient of the sum of a vector-output function (one reverse pass).
+
+    For an elementwise function this is the elementwise derivative. Arguments,
+    returns and errors are those of :func:`grad`, without the scalar-output rule.
+
+    Example:
+        >>> import runner.core as bm
+        >>> bm.vector_grad(lambda x: x ** 2)(bm.arange(3.0))
+        Array([0., 2., 4.], dtype=float32)
+    """
+    return _Transform("vector_grad", func, grad_vars, dyn_vars, argnums, has_aux,
+                      return_value, {})  # fmt: skip
+
+
+def jacrev(
+    func: Callable[..., Any],
+    grad_vars: GradVars = None,
+    dyn_vars: Any = None,
+    argnums: ArgNums = None,
+    has_aux: bool = False,
+    return_value: bool = False,
+    holomorphic: bool = False,
+    allow_int: bool = False,
+) -> Callable[..., Any]:
+    """Jacobian by reverse mode: one pass per output element.
+
+    Cheaper than :func:`jacfwd` when outputs are fewer than inputs. Arguments,
+    returns and errors are those of :func:`grad`, without the scalar-output rule;
+    each Jacobian has shape ``output.shape + input.shape``.
+
+    Example:
+        >>> import runner.core as bm
+        >>> bm.jacrev(lambda x: x[:2] * x[2])(bm.array([1.0, 2.0, 3.0]))
+        Array([[3., 0., 1.],
+               [0., 3., 2.]], dtype=float32)
+    """
+    options = {"holomorphic": holomorphic, "allow_int": allow_int}
+    return _Transform("jacrev", func, grad_vars, dyn_vars, argnums, has_aux,
+                      return_value, options)  # fmt: skip
+
+
+def jacfwd(
+    func: Callable[..., Any],
+    grad_vars: GradVars = None,
+    dyn_vars: Any = None,
+    argnums: ArgNums = None,
+    has_aux: bool = False,
+    return_value: bool = False,
+    holomorphic: bool = False,
+) -> Callable[..., Any]:
+    """Jacobian by forward mode: one pass per input element.
+
+    Cheaper than :func:`jacrev` when inputs are fewer than outputs. Arguments,
+    returns and errors are those of :func:`grad`, without the scalar-output rule.
+
+    Example:
+        >>> import runner.core as bm
+        >>> bm.jacfwd(lambda x: x[:2] * x[2])(bm.array([1.0, 2.0, 3.0]))
+        Array([[3., 0., 1.],
+               [0., 3., 2.]], dtype=float32)
+    """
+    options = {"holomorphic": holomorphic}
+    return _Transform("jacfwd", func, grad_vars, dyn_vars, argnums, has_aux,
+                      return_value, options)  # fmt: skip
+
+
+def jacobian(
+    func: Callable[..., Any],
+    grad_vars: GradVars = None,
+    dyn_vars: Any = None,
+    argnums: ArgNums = None,
+    has_aux: bool = False,
+    return_value: bool = False,
+    holomorphic: bool = False,
+    mode: str = "reverse",
+) -> Callable[..., Any]:
+    """Jacobian of ``func``: :func:`jacrev` by default, :func:`jacfwd` on request.
+
+    Choose ``mode="forward"`` when the differentiated inputs have fewer elements
+    than the output (e.g. a vector field of a few state variables evaluated on
+    long parameter vectors), ``mode="reverse"`` (the default) otherwise. Both give
+    the same numbers; only the cost differs.
+
+    Args:
+        mode: ``"reverse"`` or ``"forward"``. The other arguments are :func:`grad`'s.
+
+    Example:
+        >>> import runner.core as bm
+        >>> jac = bm.jacobian(lambda x: x * x, mode="forward")
+        >>> jac(bm.array([1.0, 2.0]))
+        Array([[2., 0.],
+               [0., 4.]], dtype=float32)
+    """
+    if mode == "reverse":
+        return jacrev(func, grad_vars, dyn_vars, argnums, has_aux, return_value,
+                      holomorphic)  # fmt: skip
+    if mode == "forward":
+        return jacfwd(func, grad_vars, dyn_vars, argnums, has_aux, return_value,
+                      holomorphic)  # fmt: skip
+    raise ValueError(
+        f"jacobian(mode={mode!r}): expected 'reverse' or 'forward'; use 'forward' "
+        f"when inputs have fewer elements than outputs."
+    )
+
+
+def hessian(
+    func: Callable[..., Any],
+    grad_vars: GradVars = None,
+    dyn_vars: Any = None,
+    argnums: ArgNums = None,
+    has_aux: bool = False,
+    return_value: bool = False,
+    holomorphic: bool = False,
+) -> Callable[..., Any]:
+    """Hessian of a scalar function: ``jacfwd`` of ``jacrev``.
+
+    With ``grad_vars`` and/or a tuple of ``argnums`` the result is nested blocks,
+    ``H[i][j] = d2 f / dx_i dx_j``, in the structure of :func:`grad`'s ``V``/``A``
+    (for ``grad_vars`` and ``argnums`` together, the blocks are over the single
+    tuple ``(V, A)``). ``return_value=True`` also returns ``func``'s value.
+
+    Example:
+        >>> import runner.core as bm
+        >>> bm.hessian(lambda x: (x ** 3).sum())(bm.array([1.0, 2.0]))
+        Array([[ 6.,  0.],
+               [ 0., 12.]], dtype=float32)
+    """
+    options = {"holomorphic": holomorphic}
+    return _Transform("hessian", func, grad_vars, dyn_vars, argnums, has_aux,
+                      return_value, options)  # fmt: skip

@@ -1,0 +1,133 @@
+"""``jit`` for functions that read and write Arrays.
+
+The Arrays a function touches become inputs of one ``jax.jit`` function, and the
+values it writes become outputs, keyed by their index in the known-state list so
+that the output structure itself says what to write back. The known states start
+as every Array reachable from the function's owner (and the ``grad_vars`` of a
+transform); an Array first met while tracing aborts that trace, joins the list and
+the call is traced again, so a new input signature is traced once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+
+from ._autograd import _check_callable, _normalize_grad_vars, _owner_arrays
+from ._state import _STACK, Array, StateTrace, _record_write, unwrap
+
+__all__ = ["jit"]
+
+
+class _NewStates(Exception):
+    """Raised inside a trace that met Arrays not yet passed as inputs."""
+
+    def __init__(self, arrays: list[Array]) -> None:
+        super().__init__(f"{len(arrays)} new state arrays")
+        self.arrays = arrays
+
+
+class _Jitted:
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        states: list[Array],
+        static_argnums: tuple[int, ...],
+        static_argnames: Sequence[str],
+    ) -> None:
+        self.func = func
+        unique = {id(a): a for a in states}
+        self.states: list[Array] = list(unique.values())
+        self._jitted = jax.jit(
+            self._pure,
+            static_argnums=tuple(a + 1 for a in static_argnums),
+            static_argnames=tuple(static_argnames),
+        )
+        self.__doc__ = getattr(func, "__doc__", None)
+        self.__wrapped__ = func
+
+    def known_states(self) -> list[Array]:
+        return list(self.states)
+
+    def _pure(self, values: list[Any], *args: Any, **kwargs: Any) -> Any:
+        states = self.states
+        known = {id(a) for a in states}
+        with StateTrace() as trace:
+            trace.swap_in(states, values)
+            out = unwrap(self.func(*args, **kwargs))
+            touched = trace.external(trace.reads) | trace.external(trace.writes)
+            new = [a for k, a in touched.items() if k not in known]
+            if new:
+                raise _NewStates(new)
+            writes = trace.writes
+            written = {i: a._value for i, a in enumerate(states) if id(a) in writes}
+        return out, written
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        args = tuple(a.value if isinstance(a, Array) else a for a in args)
+        states = self.states
+        if _STACK:
+            values = [a.value for a in states]
+        else:
+            values = [a._value for a in states]
+        try:
+            out, written = self._jitted(values, *args, **kwargs)
+        except _NewStates as new:
+            states.extend(new.arrays)
+            return self(*args, **kwargs)
+        for i, value in written.items():
+            array = states[i]
+            if _STACK:
+                _record_write(array)
+            array._value = value
+        return out
+
+
+def jit(
+    func: Callable[..., Any],
+    dyn_vars: Any = None,
+    static_argnums: int | Sequence[int] = (),
+    static_argnames: str | Sequence[str] = (),
+) -> Callable[..., Any]:
+    """Compile ``func`` with ``jax.jit``, treating the Arrays it uses as inputs.
+
+    Arrays read inside ``func`` are passed in on every call (so later changes to
+    them are seen) and Arrays written inside it are written back after the call.
+    Repeated calls with the same argument shapes and dtypes never retrace.
+
+    Args:
+        func: a function, bound method, callable ``Base`` or transform of them.
+        dyn_vars: accepted for compatibility; Arrays are found automatically.
+        static_argnums: positional arguments to treat as compile-time constants.
+        static_argnames: keyword arguments to treat as compile-time constants.
+
+    Returns:
+        A function with ``func``'s signature.
+
+    Raises:
+        TypeError: ``func`` is not callable.
+
+    Example:
+        >>> import runner.core as bm
+        >>> class Counter(bm.Base):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.n = bm.Variable(bm.zeros(()))
+        ...     def step(self, k):
+        ...         self.n.value = self.n + k
+        ...         return self.n.value
+        >>> c = Counter()
+        >>> step = bm.jit(c.step)
+        >>> _ = step(1.0); step(2.0)
+        Array(3., dtype=float32)
+    """
+    _check_callable("jit", func)
+    extra = _normalize_grad_vars("jit", dyn_vars)[0] if dyn_vars else []
+    if isinstance(static_argnums, int):
+        static_argnums = (static_argnums,)
+    if isinstance(static_argnames, str):
+        static_argnames = (static_argnames,)
+    states = _owner_arrays(func) + extra
+    return _Jitted(func, states, tuple(static_argnums), static_argnames)
