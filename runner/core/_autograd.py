@@ -298,7 +298,7 @@ def _vector_grad_transform(
             return pure(*full, **kwargs)
 
         diff = [args[i] for i in argnums]
-        for i, x in zip(argnums, diff):
+        for x in diff:
             for leaf in jax.tree_util.tree_leaves(x):
                 if not jnp.issubdtype(jnp.result_type(leaf), jnp.inexact):
                     raise TypeError("vector_grad: integer input; see allow_int")
@@ -347,8 +347,9 @@ def grad(
         >>> import runner.core as bm
         >>> def f(a, b):
         ...     return a * 2 + b
-        >>> bm.grad(f, argnums=(0, 1))(2.0, 1.0)
-        (Array(2., dtype=float32, weak_type=True), Array(1., dtype=float32, weak_type=True))
+        >>> da, db = bm.grad(f, argnums=(0, 1))(2.0, 1.0)
+        >>> float(da), float(db)
+        (2.0, 1.0)
     """
     options = {"holomorphic": holomorphic, "allow_int": allow_int}
     return _Transform("grad", func, grad_vars, dyn_vars, argnums, has_aux,
