@@ -1,0 +1,370 @@
+"""The experiment as a plain function: model, inputs and derivative in, a table out.
+
+Nothing here knows Hydra: :func:`run_experiment` takes Python objects and returns a
+tidy ``pandas.DataFrame`` with one row per scalar (columns in :data:`COLUMNS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+import runner.core as bm
+
+from .errors import ConfigError
+
+__all__ = ["COLUMNS", "DiffSpec", "Result", "compute", "run_experiment", "to_frame"]
+
+KINDS = ("grad", "vector_grad", "jacobian", "jacrev", "jacfwd", "hessian")
+SELECTORS = {"@train_vars": "train_vars", "@vars": "vars"}
+
+#: The columns of every results table, in order.
+COLUMNS = ("quantity", "wrt", "output", "index", "value")
+
+
+@dataclass(frozen=True)
+class DiffSpec:
+    """What to differentiate: the plain twin of the config's ``diff`` node.
+
+    Example:
+        >>> DiffSpec(kind="jacobian", has_aux=True).argnums is None
+        True
+    """
+
+    kind: str = "grad"
+    argnums: int | Sequence[int] | None = None
+    grad_vars: str | Sequence[str] | None = None
+    has_aux: bool = False
+    return_value: bool = False
+    eigenvalues: bool = False
+
+
+class Result(NamedTuple):
+    """One array of an experiment's output: what it is and its values."""
+
+    quantity: str
+    wrt: str
+    output: str
+    array: np.ndarray
+
+
+def run_experiment(
+    model: Any, inputs: Sequence[Any], diff: DiffSpec, method: str | None = None
+) -> pd.DataFrame:
+    """Differentiate ``model`` (or its ``method``) at ``inputs`` and tabulate.
+
+    Args:
+        model: a ``Base`` object or a plain function.
+        inputs: the positional arguments.
+        diff: what to differentiate and return.
+        method: the name of the method of ``model`` to differentiate; None calls
+            ``model`` itself.
+
+    Returns:
+        A DataFrame with the columns of :data:`COLUMNS`.
+
+    Raises:
+        ConfigError: a spec that does not fit the model or inputs, naming the key.
+
+    Example:
+        >>> from models.tutorial import linear
+        >>> run_experiment(linear, [2.0, 1.0], DiffSpec(argnums=[0, 1]))
+          quantity  wrt output index  value
+        0     grad  arg0           ()    2.0
+        1     grad  arg1           ()    1.0
+    """
+    return to_frame(compute(model, inputs, diff, method))
+
+
+def compute(
+    model: Any, inputs: Sequence[Any], diff: DiffSpec, method: str | None = None
+) -> list[Result]:
+    """Run the derivative and return its arrays (see :func:`run_experiment`).
+
+    Example:
+        >>> from models.tutorial import linear
+        >>> [r.wrt for r in compute(linear, [2.0, 1.0], DiffSpec(return_value=True))]
+        ['arg0', '']
+    """
+    _check_kind(diff.kind)
+    target = _resolve_method(model, method)
+    grad_vars, names = _resolve_grad_vars(model, diff.grad_vars)
+    argnums = _check_argnums(diff.argnums, len(inputs), grad_vars is None)
+    arrays = [_check_input(i, x, argnums) for i, x in enumerate(inputs)]
+    transform = getattr(bm, diff.kind)
+    derivative = transform(
+        target,
+        grad_vars=grad_vars,
+        argnums=argnums,
+        has_aux=diff.has_aux,
+        return_value=diff.return_value,
+    )
+    try:
+        out = derivative(*arrays)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(_key_for(str(err)), str(err)) from err
+    grads, value, aux = _split_outputs(out, diff)
+    positions = [names] if names else []
+    positions += (
+        [f"arg{a}" for a in np.atleast_1d(argnums)] if argnums is not None else []
+    )
+    per_position = _ungroup(grads, bool(names), argnums)
+    if diff.kind == "hessian":  # rows by the first position, then by the second
+        blocks = [
+            (f"{row},{col}", block)
+            for pos_k, row_k in zip(positions, per_position)
+            for row, line in _entries(pos_k, row_k)
+            for pos_m, cell in zip(positions, _ungroup(line, bool(names), argnums))
+            for col, block in _entries(pos_m, cell)
+        ]
+    else:
+        blocks = [
+            pair for pos, g in zip(positions, per_position) for pair in _entries(pos, g)
+        ]
+    results = [r for wrt, g in blocks for r in _leaves("grad", wrt, g)]
+    if diff.return_value:
+        results += _leaves("value", "", value)
+    if diff.has_aux:
+        results += _leaves("aux", "", aux)
+    if diff.eigenvalues:
+        results += _eigenvalues(results)
+    return results
+
+
+def to_frame(results: Sequence[Result]) -> pd.DataFrame:
+    """One row per scalar of ``results``, with the columns of :data:`COLUMNS`.
+
+    Example:
+        >>> to_frame([Result("value", "", "", np.array([1.0, 2.0]))])["index"].tolist()
+        ['(0,)', '(1,)']
+    """
+    parts = []
+    for r in results:
+        flat = r.array.reshape(-1)
+        index = [str(tuple(int(i) for i in ix)) for ix in np.ndindex(r.array.shape)]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "quantity": r.quantity,
+                    "wrt": r.wrt,
+                    "output": r.output,
+                    "index": index,
+                    "value": flat.astype(np.float64),
+                },
+                columns=list(COLUMNS),
+            )
+        )
+    if not parts:
+        return pd.DataFrame({c: [] for c in COLUMNS})
+    return pd.concat(parts, ignore_index=True)
+
+
+# -- steps -------------------------------------------------------------------------
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ConfigError(
+            "diff.kind", f"expected one of {', '.join(KINDS)}, received {kind!r}."
+        )
+
+
+def _resolve_method(model: Any, method: str | None) -> Any:
+    if method is None:
+        if not callable(model):
+            raise ConfigError(
+                "method",
+                f"{type(model).__name__} objects are not callable; name the method "
+                f"to differentiate, e.g. method=update.",
+            )
+        return model
+    found = getattr(model, method, None)
+    if not callable(found):
+        methods = sorted(
+            m
+            for m in dir(model)
+            if not m.startswith("_") and callable(getattr(model, m))
+        )
+        raise ConfigError(
+            "method",
+            f"{type(model).__name__} has no method {method!r}; available: "
+            f"{', '.join(methods) or '(none)'}.",
+        )
+    return found
+
+
+def _relative(model: Any, path: str) -> str:
+    prefix = f"{getattr(model, 'name', '')}."
+    return path[len(prefix) :] if path.startswith(prefix) else path
+
+
+def _resolve_grad_vars(model: Any, spec: Any) -> tuple[Any, list[str]]:
+    """Turn attribute paths or a selector into Arrays and their table names."""
+    if spec is None:
+        return None, []
+    if not isinstance(model, bm.Base):
+        raise ConfigError(
+            "diff.grad_vars",
+            f"the model is a {type(model).__name__}, not a Base object, so it has no "
+            f"variables; remove grad_vars and use argnums.",
+        )
+    if isinstance(spec, str) and spec in SELECTORS:
+        found = getattr(model, SELECTORS[spec])()
+        if not found:
+            raise ConfigError(
+                "diff.grad_vars", f"{spec} selected no variables of {model.name}."
+            )
+        chosen = {_relative(model, k): v for k, v in found.items()}
+        return chosen, sorted(chosen)
+    if isinstance(spec, str):
+        return _lookup(model, spec), [spec]
+    if (
+        isinstance(spec, (list, tuple))
+        and spec
+        and all(isinstance(s, str) for s in spec)
+    ):
+        return tuple(_lookup(model, s) for s in spec), list(spec)
+    raise ConfigError(
+        "diff.grad_vars",
+        f"expected an attribute path, a list of them, or one of {sorted(SELECTORS)}, "
+        f"received {spec!r}.",
+    )
+
+
+def _lookup(model: Any, path: str) -> bm.Array:
+    node = model
+    for part in path.split("."):
+        if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        elif not isinstance(node, (list, tuple, dict)) and hasattr(node, part):
+            node = getattr(node, part)
+        else:
+            node = None
+            break
+    if isinstance(node, bm.Array):
+        return node
+    available = [_relative(model, p) for p, _ in bm.iter_arrays(model)]
+    found = "nothing" if node is None else f"a {type(node).__name__}"
+    raise ConfigError(
+        "diff.grad_vars",
+        f"{path!r} names {found} in {model.name}, expected an Array; available "
+        f"Arrays: {', '.join(available) or '(none)'}.",
+    )
+
+
+def _check_argnums(argnums: Any, nargs: int, default: bool) -> Any:
+    if argnums is None:
+        return 0 if default and nargs else None
+    items = argnums if isinstance(argnums, (list, tuple)) else [argnums]
+    for a in items:
+        if isinstance(a, bool) or not isinstance(a, int) or not 0 <= a < nargs:
+            raise ConfigError(
+                "diff.argnums",
+                f"expected input positions in 0..{nargs - 1} ({nargs} input(s)), "
+                f"received {argnums!r}; index the inputs list from 0.",
+            )
+    return list(argnums) if isinstance(argnums, (list, tuple)) else argnums
+
+
+def _check_input(i: int, x: Any, argnums: Any) -> Any:
+    diffed = argnums if isinstance(argnums, list) else [argnums]
+    try:
+        arr = np.asarray(x)
+    except ValueError as err:
+        raise ConfigError(
+            f"inputs.{i}", f"cannot be made an array ({err}); give a rectangular list."
+        ) from err
+    if arr.dtype == object:
+        raise ConfigError(
+            f"inputs.{i}",
+            "is not numeric or is ragged; give numbers in a rectangular list.",
+        )
+    if i in diffed and not np.issubdtype(arr.dtype, np.inexact):
+        raise ConfigError(
+            f"inputs.{i}",
+            f"is differentiated (argnums) so it must hold floats, received dtype "
+            f"{arr.dtype}; write 10.0 instead of 10.",
+        )
+    if np.issubdtype(arr.dtype, np.inexact) and not np.isfinite(arr).all():
+        raise ConfigError(
+            f"inputs.{i}",
+            "contains NaN or Inf; derivatives there mean nothing, give finite values.",
+        )
+    return jnp.asarray(arr)
+
+
+def _key_for(message: str) -> str:
+    """The config key a core error is about, from its wording."""
+    for word, key in (
+        ("argnums", "diff.argnums"),
+        ("grad_vars", "diff.grad_vars"),
+        ("has_aux", "diff.has_aux"),
+        ("scalar-output", "diff.kind"),
+        ("allow_int", "inputs"),
+    ):
+        if word in message:
+            return key
+    return "model"
+
+
+def _split_outputs(out: Any, diff: DiffSpec) -> tuple[Any, Any, Any]:
+    if diff.return_value and diff.has_aux:
+        return out
+    if diff.return_value:
+        return out[0], out[1], None
+    if diff.has_aux:
+        return out[0], None, out[1]
+    return out, None, None
+
+
+def _ungroup(grads: Any, has_vars: bool, argnums: Any) -> tuple[Any, ...]:
+    """Undo the return table's grouping: one entry per differentiated position."""
+    if has_vars and argnums is not None:
+        var_part, arg_part = grads
+        return (var_part, *((arg_part,) if isinstance(argnums, int) else arg_part))
+    if has_vars or isinstance(argnums, int):
+        return (grads,)
+    return tuple(grads)
+
+
+def _entries(position: Any, tree: Any) -> list[tuple[str, Any]]:
+    """``(name, array)`` pairs of one position: an argument, or the grad_vars."""
+    if isinstance(position, str):
+        return [(position, tree)]
+    if isinstance(tree, dict):
+        return [(name, tree[name]) for name in position]
+    if isinstance(tree, (list, tuple)):
+        return list(zip(position, tree, strict=True))
+    return [(position[0], tree)]
+
+
+def _leaves(quantity: str, wrt: str, tree: Any) -> list[Result]:
+    leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+    return [
+        Result(quantity, wrt, jax.tree_util.keystr(path), np.asarray(leaf))
+        for path, leaf in leaves
+    ]
+
+
+def _eigenvalues(results: list[Result]) -> list[Result]:
+    out = []
+    for r in results:
+        if r.quantity != "grad":
+            continue
+        if r.array.ndim != 2 or r.array.shape[0] != r.array.shape[1]:
+            raise ConfigError(
+                "diff.eigenvalues",
+                f"needs square Jacobians, but the one for {r.wrt!r} has shape "
+                f"{r.array.shape}; set diff.eigenvalues=false.",
+            )
+        eig = np.linalg.eigvals(r.array.astype(np.float64))
+        eig = eig[np.lexsort((-eig.imag, -eig.real))]
+        out.append(Result("eigenvalue_real", r.wrt, r.output, eig.real))
+        out.append(Result("eigenvalue_imag", r.wrt, r.output, eig.imag))
+    return out

@@ -1,0 +1,158 @@
+"""One job: a composed config in, tables and a ``run.json`` record out.
+
+The config is turned into plain Python containers before anything else, so nothing
+below this module sees Hydra or OmegaConf. A job that fails records why in
+``run.json`` (status, error type, message) and writes no results table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+
+import runner.core as bm
+
+from .build import DEFAULT_ALLOWED, build_inputs, build_model
+from .errors import ConfigError, RunnerError
+from .experiment import DiffSpec, Result, compute, to_frame
+from .summary import print_summary
+from .tables import FORMATS, write_json, write_tables
+
+__all__ = ["execute", "run_job", "to_plain", "versions"]
+
+_PACKAGES = ("jax", "jaxlib", "hydra-core", "omegaconf", "pandas", "autodiff-runner")
+
+
+def to_plain(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
+    """The experiment part of a config as plain dicts and lists (no ``hydra`` key).
+
+    Example:
+        >>> to_plain(OmegaConf.create({"seed": 1, "hydra": {"x": 1}}))
+        {'seed': 1}
+    """
+    if isinstance(cfg, DictConfig):
+        cfg = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)  # type: ignore[assignment]
+    return {k: v for k, v in cfg.items() if k != "hydra"}
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the packages a result depends on.
+
+    Example:
+        >>> "jax" in versions() and "python" in versions()
+        True
+    """
+    found = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def execute(plain: dict[str, Any]) -> list[Result]:
+    """Seed, build the model and inputs, and compute the derivative.
+
+    Example:
+        >>> plain = {"model": {"_target_": "models.tutorial.linear"},
+        ...          "inputs": [2.0, 1.0], "diff": {"kind": "grad"}}
+        >>> [float(r.array) for r in execute(plain)]
+        [2.0]
+    """
+    bm.random.seed(int(plain.get("seed", 0)))
+    allowed = DEFAULT_ALLOWED + tuple(plain.get("allowed_targets") or ())
+    model = build_model(plain.get("model"), allowed)
+    inputs = build_inputs(plain.get("inputs", []), allowed)
+    diff = DiffSpec(**plain.get("diff", {}))
+    return compute(model, inputs, diff, plain.get("method"))
+
+
+def _check_output(output: dict[str, Any]) -> None:
+    formats = output.get("formats", FORMATS)
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ConfigError(
+            "output.formats",
+            f"expected a non-empty list of {', '.join(FORMATS)}, received {formats}.",
+        )
+
+
+def run_job(
+    cfg: DictConfig | dict[str, Any],
+    output_dir: Path,
+    title: str = "experiment",
+    console: Console | None = None,
+) -> int:
+    """Run one experiment and write ``results.*`` and ``run.json`` to ``output_dir``.
+
+    Args:
+        cfg: the composed config (or its plain twin).
+        output_dir: the job's directory; created if missing.
+        title: the experiment's name, for the summary.
+        console: where the summary goes (default: stdout).
+
+    Returns:
+        0 on success, 1 on a failure (recorded in ``run.json`` and printed as one
+        line on stderr). With ``HYDRA_FULL_ERROR=1`` the error is raised instead.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> cfg = {"model": {"_target_": "models.tutorial.linear"},
+        ...        "inputs": [2.0, 1.0], "output": {"summary": False}}
+        >>> run_job(cfg, d), sorted(p.name for p in d.iterdir())
+        (0, ['results.csv', 'results.parquet', 'run.json'])
+    """
+    plain = to_plain(cfg)
+    output = plain.get("output") or {}
+    output_dir = Path(output_dir)
+    encoded = json.dumps(plain, sort_keys=True, default=str).encode()
+    record: dict[str, Any] = {
+        "status": "running",
+        "experiment": title,
+        "config_hash": hashlib.sha256(encoded).hexdigest(),
+        "versions": versions(),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+    }
+    start = time.perf_counter()
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        write_json(output_dir / "run.json", record)
+    except OSError as err:
+        print(f"error: hydra.run.dir: cannot write to {output_dir} ({err.strerror}); "
+              f"choose a writable directory.", file=sys.stderr)  # fmt: skip
+        return 1
+    try:
+        _check_output(output)
+        results = execute(plain)
+        frame = to_frame(results)
+        write_tables(frame, output_dir, output.get("formats", FORMATS),
+                     output.get("precision"))  # fmt: skip
+    except Exception as err:
+        record.update(status="failed", error_type=type(err).__name__, error=str(err))
+        record["seconds"] = round(time.perf_counter() - start, 3)
+        write_json(output_dir / "run.json", record)
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        where = "" if isinstance(err, RunnerError) else f"{type(err).__name__}: "
+        print(f"error: {where}{err}", file=sys.stderr)
+        return 1
+    record.update(status="ok", rows=len(frame))
+    record["seconds"] = round(time.perf_counter() - start, 3)
+    write_json(output_dir / "run.json", record)
+    if output.get("summary", True):
+        console = console or Console()
+        print_summary(title, results, console)
+        console.print(f"results: {output_dir / 'results.csv'}")
+    return 0

@@ -1,0 +1,89 @@
+"""The experiment schema, registered in Hydra's ConfigStore.
+
+A config composed against these dataclasses fails at composition on an unknown
+key, a wrong enum value or a wrong type, naming the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+
+__all__ = ["DiffConfig", "ExperimentConfig", "Kind", "OutputConfig", "register"]
+
+
+class Kind(Enum):
+    """The derivative to compute (the transform of ``runner.core`` of that name)."""
+
+    grad = "grad"
+    vector_grad = "vector_grad"
+    jacobian = "jacobian"
+    jacrev = "jacrev"
+    jacfwd = "jacfwd"
+    hessian = "hessian"
+
+
+@dataclass
+class DiffConfig:
+    """What to differentiate and what to return.
+
+    ``argnums``: an int, a list of ints, or null (0 when ``grad_vars`` is null).
+    ``grad_vars``: an attribute path (``w``, ``layer.w``, ``layers.0.w``), a list of
+    them, or a selector: ``"@train_vars"`` (every TrainVar) or ``"@vars"``.
+    ``eigenvalues``: also report the eigenvalues of each square Jacobian.
+    """
+
+    kind: Kind = Kind.grad
+    argnums: Any = None
+    grad_vars: Any = None
+    has_aux: bool = False
+    return_value: bool = False
+    eigenvalues: bool = False
+
+
+@dataclass
+class OutputConfig:
+    """Where and how tables are written.
+
+    ``formats``: any of ``csv`` and ``parquet``. ``precision``: significant digits
+    of floats in CSV (null: full precision). ``summary``: print the console summary.
+    """
+
+    formats: list[str] = field(default_factory=lambda: ["csv", "parquet"])
+    precision: Any = None
+    summary: bool = True
+
+
+@dataclass
+class ExperimentConfig:
+    """One experiment: a model, its inputs and a derivative.
+
+    ``model``: a node with ``_target_`` naming a ``Base`` subclass (other keys are
+    its constructor's keyword arguments) or a plain function. ``method``: the method
+    to differentiate (null: call the object or function itself). ``inputs``: the
+    positional arguments: numbers, nested lists, or generator nodes
+    (``_target_: runner.inputs.linspace`` ...). ``allowed_targets``: extra module
+    prefixes that ``_target_`` may name, besides ``models.`` and ``runner.inputs.``.
+    """
+
+    model: Any = None
+    method: Any = None
+    inputs: list[Any] = field(default_factory=list)
+    diff: DiffConfig = field(default_factory=DiffConfig)
+    seed: int = 0
+    output: OutputConfig = field(default_factory=OutputConfig)
+    allowed_targets: list[str] = field(default_factory=list)
+
+
+def register() -> None:
+    """Register the schema as ``experiment_schema`` (idempotent).
+
+    Example:
+        >>> register()
+        >>> "experiment_schema.yaml" in ConfigStore.instance().list("/")
+        True
+    """
+    ConfigStore.instance().store(name="experiment_schema", node=ExperimentConfig)
