@@ -66,7 +66,10 @@ class _Jitted:
         return out, written
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        args = tuple(a.value if isinstance(a, Array) else a for a in args)
+        for arg in args:  # a loop: cheaper than rebuilding args on every call
+            if isinstance(arg, Array):
+                args = tuple(a.value if isinstance(a, Array) else a for a in args)
+                break
         states = self.states
         if _STACK:
             values = [a.value for a in states]
