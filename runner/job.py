@@ -140,13 +140,14 @@ def run_job(
         write_tables(frame, output_dir, output.get("formats", FORMATS),
                      output.get("precision"))  # fmt: skip
     except Exception as err:
-        record.update(status="failed", error_type=type(err).__name__, error=str(err))
+        message = " ".join(str(err).split())  # one line, whatever the cause printed
+        record.update(status="failed", error_type=type(err).__name__, error=message)
         record["seconds"] = round(time.perf_counter() - start, 3)
         write_json(output_dir / "run.json", record)
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         where = "" if isinstance(err, RunnerError) else f"{type(err).__name__}: "
-        print(f"error: {where}{err}", file=sys.stderr)
+        print(f"error: {where}{message}", file=sys.stderr)
         return 1
     record.update(status="ok", rows=len(frame))
     record["seconds"] = round(time.perf_counter() - start, 3)
