@@ -8,18 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 
 import runner.core as bm
 
 from .errors import ConfigError
 
-__all__ = ["COLUMNS", "DiffSpec", "Result", "compute", "run_experiment", "to_frame"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["COLUMNS", "DiffSpec", "Result", "compute", "run_experiment", "to_columns",
+           "to_frame"]  # fmt: skip
 
 KINDS = ("grad", "vector_grad", "jacobian", "jacrev", "jacfwd", "hessian")
 SELECTORS = {"@train_vars": "train_vars", "@vars": "vars"}
@@ -106,7 +109,7 @@ def compute(
         return_value=diff.return_value,
     )
     try:
-        out = derivative(*arrays)
+        out = bm.jit(derivative)(*arrays)  # one compiled program, not one per op
     except (TypeError, ValueError) as err:
         raise ConfigError(_key_for(str(err)), str(err)) from err
     grads, value, aux = _split_outputs(out, diff)
@@ -137,32 +140,40 @@ def compute(
     return results
 
 
+def to_columns(results: Sequence[Result]) -> dict[str, np.ndarray]:
+    """One entry per scalar of ``results``, as columns named by :data:`COLUMNS`.
+
+    Example:
+        >>> cols = to_columns([Result("value", "", "", np.array([1.0, 2.0]))])
+        >>> cols["index"].tolist(), cols["value"].tolist()
+        (['(0,)', '(1,)'], [1.0, 2.0])
+    """
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in COLUMNS}
+    for r in results:
+        n = r.array.size
+        parts["quantity"].append(np.full(n, r.quantity, dtype=object))
+        parts["wrt"].append(np.full(n, r.wrt, dtype=object))
+        parts["output"].append(np.full(n, r.output, dtype=object))
+        index = [str(tuple(int(i) for i in ix)) for ix in np.ndindex(r.array.shape)]
+        parts["index"].append(np.array(index, dtype=object).reshape(n))
+        parts["value"].append(np.asarray(r.array, dtype=np.float64).reshape(n))
+    empty = {"value": np.float64}
+    return {
+        c: np.concatenate(v) if v else np.array([], dtype=empty.get(c, object))
+        for c, v in parts.items()
+    }
+
+
 def to_frame(results: Sequence[Result]) -> pd.DataFrame:
-    """One row per scalar of ``results``, with the columns of :data:`COLUMNS`.
+    """The table of :func:`to_columns` as a ``pandas.DataFrame``.
 
     Example:
         >>> to_frame([Result("value", "", "", np.array([1.0, 2.0]))])["index"].tolist()
         ['(0,)', '(1,)']
     """
-    parts = []
-    for r in results:
-        flat = r.array.reshape(-1)
-        index = [str(tuple(int(i) for i in ix)) for ix in np.ndindex(r.array.shape)]
-        parts.append(
-            pd.DataFrame(
-                {
-                    "quantity": r.quantity,
-                    "wrt": r.wrt,
-                    "output": r.output,
-                    "index": index,
-                    "value": flat.astype(np.float64),
-                },
-                columns=list(COLUMNS),
-            )
-        )
-    if not parts:
-        return pd.DataFrame({c: [] for c in COLUMNS})
-    return pd.concat(parts, ignore_index=True)
+    import pandas as pd
+
+    return pd.DataFrame(to_columns(results), columns=list(COLUMNS))
 
 
 # -- steps -------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import runner.core as bm
 
 from .build import DEFAULT_ALLOWED, build_inputs, build_model
 from .errors import ConfigError, RunnerError
-from .experiment import DiffSpec, Result, compute, to_frame
+from .experiment import DiffSpec, Result, compute, to_columns
 from .summary import print_summary
 from .tables import FORMATS, write_json, write_tables
 
@@ -61,6 +61,21 @@ def versions() -> dict[str, str]:
     return found
 
 
+def use_compile_cache(directory: str | None) -> None:
+    """Keep compiled programs in ``directory`` (JAX's persistent cache), or not.
+
+    Example:
+        >>> use_compile_cache(None)
+    """
+    import jax
+
+    jax.config.update(
+        "jax_compilation_cache_dir", str(directory) if directory else None
+    )
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
 def execute(plain: dict[str, Any]) -> list[Result]:
     """Seed, build the model and inputs, and compute the derivative.
 
@@ -70,6 +85,7 @@ def execute(plain: dict[str, Any]) -> list[Result]:
         >>> [float(r.array) for r in execute(plain)]
         [2.0]
     """
+    use_compile_cache(plain.get("compile_cache"))
     bm.random.seed(int(plain.get("seed", 0)))
     allowed = DEFAULT_ALLOWED + tuple(plain.get("allowed_targets") or ())
     model = build_model(plain.get("model"), allowed)
@@ -136,8 +152,8 @@ def run_job(
     try:
         _check_output(output)
         results = execute(plain)
-        frame = to_frame(results)
-        write_tables(frame, output_dir, output.get("formats", FORMATS),
+        table = to_columns(results)
+        write_tables(table, output_dir, output.get("formats", FORMATS),
                      output.get("precision"))  # fmt: skip
     except Exception as err:
         message = " ".join(str(err).split())  # one line, whatever the cause printed
@@ -149,7 +165,7 @@ def run_job(
         where = "" if isinstance(err, RunnerError) else f"{type(err).__name__}: "
         print(f"error: {where}{message}", file=sys.stderr)
         return 1
-    record.update(status="ok", rows=len(frame))
+    record.update(status="ok", rows=len(table["value"]))
     record["seconds"] = round(time.perf_counter() - start, 3)
     write_json(output_dir / "run.json", record)
     if output.get("summary", True):

@@ -67,6 +67,8 @@ class ExperimentConfig:
     positional arguments: numbers, nested lists, or generator nodes
     (``_target_: runner.inputs.linspace`` ...). ``allowed_targets``: extra module
     prefixes that ``_target_`` may name, besides ``models.`` and ``runner.inputs.``.
+    ``compile_cache``: the directory of JAX's persistent compilation cache, so that a
+    repeated run skips compiling (null: no cache).
     """
 
     model: Any = None
@@ -76,6 +78,7 @@ class ExperimentConfig:
     seed: int = 0
     output: OutputConfig = field(default_factory=OutputConfig)
     allowed_targets: list[str] = field(default_factory=list)
+    compile_cache: Any = "outputs/.cache/jax"
 
 
 def register() -> None:

@@ -10,14 +10,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import yaml
 from hydra.experimental.callback import Callback
 
 from .experiment import COLUMNS
 from .tables import write_tables
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["AggregateSweep", "aggregate", "main"]
 
@@ -30,10 +32,23 @@ def _overrides(job_dir: Path) -> dict[str, str]:
     if not path.exists():
         return {}
     pairs = [o.split("=", 1) for o in yaml.safe_load(path.read_text()) or []]
-    return {k.lstrip("+~"): v for k, v in pairs if not k.startswith("hydra")}
+    return {k.lstrip("+~"): _value(v) for k, v in pairs if not k.startswith("hydra")}
+
+
+def _value(text: str) -> Any:
+    """An override's value: a number when it is one, else its text."""
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(parsed, (int, float)) and not isinstance(parsed, bool):
+        return float(parsed)
+    return text
 
 
 def _job(job_dir: Path) -> pd.DataFrame:
+    import pandas as pd
+
     record = json.loads((job_dir / "run.json").read_text())
     status = record.get("status", "unknown")
     results = job_dir / "results.parquet"
@@ -63,6 +78,8 @@ def aggregate(sweep_dir: Path) -> pd.DataFrame:
         >>> aggregate(pathlib.Path(tempfile.mkdtemp())).empty
         True
     """
+    import pandas as pd
+
     jobs = sorted(
         (p.parent for p in Path(sweep_dir).glob("*/run.json")),
         key=lambda p: (

@@ -32,7 +32,7 @@ def test_aggregate_keeps_good_rows_and_records_failures(tmp_path):
     frame = aggregate(tmp_path)
     assert frame["job"].tolist() == [0, 1, 2, 10]
     assert frame["status"].tolist() == ["ok", "failed", "incomplete", "ok"]
-    assert frame["inputs.0"].tolist() == ["2.0", "2", "3.0", "4.0"]
+    assert frame["inputs.0"].tolist() == [2.0, 2.0, 3.0, 4.0]  # numbers, parsed
     assert frame["error"].iloc[1] == "inputs.0: ints"
     assert frame["value"].iloc[0] == 2.0 and pd.isna(frame["value"].iloc[1])
 
