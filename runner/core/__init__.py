@@ -20,6 +20,8 @@ Example:
     Array([[0., 1., 2.]], dtype=float32)
 """
 
+import sys as _sys
+
 from . import random
 from ._autograd import grad, hessian, jacfwd, jacobian, jacrev, vector_grad
 from ._base import Base, iter_arrays
@@ -27,8 +29,13 @@ from ._jit import jit
 from ._numpy import FUNCTIONS as _FUNCTIONS
 from ._platform import set_platform
 from ._state import Array, TrainVar, Variable
+from ._substitute import substitute
 
 globals().update(_FUNCTIONS)
+
+#: This namespace itself, so that BrainPy code such as ``bp.math.set_platform("cpu")``
+#: runs unchanged with ``bp = bm``.
+math = _sys.modules[__name__]
 
 __all__ = [
     "Array",
@@ -44,6 +51,7 @@ __all__ = [
     "jit",
     "random",
     "set_platform",
+    "substitute",
     "vector_grad",
     *sorted(_FUNCTIONS),
 ]
