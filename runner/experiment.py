@@ -21,8 +21,8 @@ from .errors import ConfigError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["COLUMNS", "DiffSpec", "Result", "compute", "run_experiment", "to_columns",
-           "to_frame"]  # fmt: skip
+__all__ = ["COLUMNS", "DiffSpec", "Prepared", "Result", "call", "compute", "prepare",
+           "run_experiment", "to_columns", "to_frame"]  # fmt: skip
 
 KINDS = ("grad", "vector_grad", "jacobian", "jacrev", "jacfwd", "hessian")
 SELECTORS = {"@train_vars": "train_vars", "@vars": "vars"}
@@ -85,15 +85,28 @@ def run_experiment(
     return to_frame(compute(model, inputs, diff, method))
 
 
-def compute(
+class Prepared(NamedTuple):
+    """A checked experiment, ready to call: ``label(derivative(*inputs))``."""
+
+    derivative: Any
+    inputs: list[Any]
+    label: Any
+
+
+def prepare(
     model: Any, inputs: Sequence[Any], diff: DiffSpec, method: str | None = None
-) -> list[Result]:
-    """Run the derivative and return its arrays (see :func:`run_experiment`).
+) -> Prepared:
+    """Check the spec against the model and inputs, and build the derivative.
+
+    ``label(out)`` turns the derivative's output into :class:`Result` s;
+    ``label(out, batch=1)`` does so for outputs with a leading batch axis (from
+    ``jax.vmap``).
 
     Example:
         >>> from models.tutorial import linear
-        >>> [r.wrt for r in compute(linear, [2.0, 1.0], DiffSpec(return_value=True))]
-        ['arg0', '']
+        >>> p = prepare(linear, [2.0, 1.0], DiffSpec())
+        >>> [float(r.array) for r in p.label(p.derivative(*p.inputs))]
+        [2.0]
     """
     _check_kind(diff.kind)
     target = _resolve_method(model, method)
@@ -108,22 +121,63 @@ def compute(
         has_aux=diff.has_aux,
         return_value=diff.return_value,
     )
+    positions = [names] if names else []
+    if argnums is not None:
+        positions += [f"arg{a}" for a in np.atleast_1d(argnums)]
+
+    def label(out: Any, batch: int = 0) -> list[Result]:
+        return _label(out, diff, positions, bool(names), argnums, batch)
+
+    return Prepared(derivative, arrays, label)
+
+
+def call(derivative: Any, *args: Any) -> Any:
+    """Call ``derivative``, turning the core's argument errors into ConfigErrors.
+
+    Example:
+        >>> call(bm.grad(lambda x: x), bm.zeros(2))
+        Traceback (most recent call last):
+        ...
+        runner.errors.ConfigError: diff.kind: Gradient only defined for ...
+    """
     try:
-        out = bm.jit(derivative)(*arrays)  # one compiled program, not one per op
+        return derivative(*args)
     except (TypeError, ValueError) as err:
         raise ConfigError(_key_for(str(err)), str(err)) from err
+
+
+def compute(
+    model: Any, inputs: Sequence[Any], diff: DiffSpec, method: str | None = None
+) -> list[Result]:
+    """Run the derivative and return its arrays (see :func:`run_experiment`).
+
+    Example:
+        >>> from models.tutorial import linear
+        >>> [r.wrt for r in compute(linear, [2.0, 1.0], DiffSpec(return_value=True))]
+        ['arg0', '']
+    """
+    prepared = prepare(model, inputs, diff, method)
+    # One compiled program, not one per operation.
+    out = call(bm.jit(prepared.derivative), *prepared.inputs)
+    return prepared.label(out)
+
+
+def _label(
+    out: Any,
+    diff: DiffSpec,
+    positions: list[Any],
+    has_vars: bool,
+    argnums: Any,
+    batch: int,
+) -> list[Result]:
     grads, value, aux = _split_outputs(out, diff)
-    positions = [names] if names else []
-    positions += (
-        [f"arg{a}" for a in np.atleast_1d(argnums)] if argnums is not None else []
-    )
-    per_position = _ungroup(grads, bool(names), argnums)
+    per_position = _ungroup(grads, has_vars, argnums)
     if diff.kind == "hessian":  # rows by the first position, then by the second
         blocks = [
             (f"{row},{col}", block)
             for pos_k, row_k in zip(positions, per_position)
             for row, line in _entries(pos_k, row_k)
-            for pos_m, cell in zip(positions, _ungroup(line, bool(names), argnums))
+            for pos_m, cell in zip(positions, _ungroup(line, has_vars, argnums))
             for col, block in _entries(pos_m, cell)
         ]
     else:
@@ -136,7 +190,7 @@ def compute(
     if diff.has_aux:
         results += _leaves("aux", "", aux)
     if diff.eigenvalues:
-        results += _eigenvalues(results)
+        results += _eigenvalues(results, batch)
     return results
 
 
@@ -363,19 +417,21 @@ def _leaves(quantity: str, wrt: str, tree: Any) -> list[Result]:
     ]
 
 
-def _eigenvalues(results: list[Result]) -> list[Result]:
+def _eigenvalues(results: list[Result], batch: int = 0) -> list[Result]:
+    """Eigenvalues of each square Jacobian, after ``batch`` leading batch axes."""
     out = []
     for r in results:
         if r.quantity != "grad":
             continue
-        if r.array.ndim != 2 or r.array.shape[0] != r.array.shape[1]:
+        if r.array.ndim - batch != 2 or r.array.shape[-1] != r.array.shape[-2]:
             raise ConfigError(
                 "diff.eigenvalues",
                 f"needs square Jacobians, but the one for {r.wrt!r} has shape "
-                f"{r.array.shape}; set diff.eigenvalues=false.",
+                f"{r.array.shape[batch:]}; set diff.eigenvalues=false.",
             )
         eig = np.linalg.eigvals(r.array.astype(np.float64))
-        eig = eig[np.lexsort((-eig.imag, -eig.real))]
+        order = np.lexsort((-eig.imag, -eig.real), axis=-1)
+        eig = np.take_along_axis(eig, order, axis=-1)
         out.append(Result("eigenvalue_real", r.wrt, r.output, eig.real))
         out.append(Result("eigenvalue_imag", r.wrt, r.output, eig.imag))
     return out
