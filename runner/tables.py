@@ -6,9 +6,7 @@ no file, or the complete new one.
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -45,35 +43,43 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def _cell(value: Any, float_format: str | None) -> Any:
-    if isinstance(value, (float, np.floating)):
-        if math.isnan(value):
-            return ""
-        return repr(float(value)) if float_format is None else float_format % value
-    return "" if value is None else value
+def _round(values: np.ndarray, digits: int) -> np.ndarray:
+    """``values`` rounded to ``digits`` significant digits (NaN and 0 kept)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(values == 0, 0, np.floor(np.log10(np.abs(values))))
+    factor = 10.0 ** (digits - 1 - np.nan_to_num(scale))
+    return np.where(np.isfinite(values), np.round(values * factor) / factor, values)
 
 
-def _write_csv(
-    path: Path, columns: Mapping[str, Any], float_format: str | None
-) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(columns)
-        for row in zip(*columns.values()):
-            writer.writerow([_cell(v, float_format) for v in row])
-
-
-def _write_parquet(path: Path, columns: Mapping[str, Any]) -> None:
+def _arrow_table(columns: Mapping[str, Any], precision: int | None = None) -> Any:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     arrays = {}
     for name, column in columns.items():
         column = np.asarray(column)
         if column.dtype == object:
-            column = [None if v is None else str(v) for v in column]
+            cells = [None if v is None or v != v else v for v in column]  # NaN: null
+            try:
+                arrays[name] = pa.array(cells)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: as text
+                arrays[name] = pa.array([None if v is None else str(v) for v in cells])
+            continue
+        if precision is not None and np.issubdtype(column.dtype, np.floating):
+            column = _round(column.astype(np.float64), int(precision))
         arrays[name] = pa.array(column)
-    pq.write_table(pa.table(arrays), path)
+    return pa.table(arrays)
+
+
+def _write_csv(path: Path, columns: Mapping[str, Any], precision: int | None) -> None:
+    import pyarrow.csv
+
+    pyarrow.csv.write_csv(_arrow_table(columns, precision), path)
+
+
+def _write_parquet(path: Path, columns: Mapping[str, Any]) -> None:
+    import pyarrow.parquet
+
+    pyarrow.parquet.write_table(_arrow_table(columns), path)
 
 
 def write_tables(
@@ -101,13 +107,12 @@ def write_tables(
         >>> [p.name for p in write_tables({"value": [1.5]}, d, ["csv"])]
         ['results.csv']
         >>> (d / "results.csv").read_text().split()
-        ['value', '1.5']
+        ['"value"', '1.5']
     """
     columns = {str(k): list(v) if not hasattr(v, "dtype") else v
                for k, v in dict(columns).items()}  # fmt: skip
-    float_format = None if precision is None else f"%.{int(precision)}g"
     writers = {
-        "csv": lambda p: _write_csv(p, columns, float_format),
+        "csv": lambda p: _write_csv(p, columns, precision),
         "parquet": lambda p: _write_parquet(p, columns),
     }
     written = []
