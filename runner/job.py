@@ -76,6 +76,17 @@ def use_compile_cache(directory: str | None) -> None:
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
+def _build(plain: dict[str, Any]) -> tuple[Any, list[Any], DiffSpec, Any]:
+    """Seed, then build the model, the inputs and the spec of ``plain``."""
+    use_compile_cache(plain.get("compile_cache"))
+    bm.random.seed(int(plain.get("seed", 0)))
+    allowed = DEFAULT_ALLOWED + tuple(plain.get("allowed_targets") or ())
+    model = build_model(plain.get("model"), allowed)
+    inputs = build_inputs(plain.get("inputs", []), allowed)
+    diff = DiffSpec(**plain.get("diff", {}))
+    return model, inputs, diff, plain.get("method")
+
+
 def execute(plain: dict[str, Any]) -> list[Result]:
     """Seed, build the model and inputs, and compute the derivative.
 
@@ -85,13 +96,40 @@ def execute(plain: dict[str, Any]) -> list[Result]:
         >>> [float(r.array) for r in execute(plain)]
         [2.0]
     """
-    use_compile_cache(plain.get("compile_cache"))
-    bm.random.seed(int(plain.get("seed", 0)))
-    allowed = DEFAULT_ALLOWED + tuple(plain.get("allowed_targets") or ())
-    model = build_model(plain.get("model"), allowed)
-    inputs = build_inputs(plain.get("inputs", []), allowed)
-    diff = DiffSpec(**plain.get("diff", {}))
-    return compute(model, inputs, diff, plain.get("method"))
+    return compute(*_build(plain))
+
+
+def execute_sweep(
+    plain: dict[str, Any], console: Console | None = None
+) -> dict[str, Any]:
+    """Run the vectorized sweep of ``plain['sweep']``; return its table's columns.
+
+    A progress bar shows chunks done when ``console`` is a terminal.
+
+    Example:
+        >>> plain = {"model": {"_target_": "models.tutorial.linear"},
+        ...          "inputs": [2.0, 1.0], "sweep": {"inputs": {"1": [1.0, 2.0]}}}
+        >>> execute_sweep(plain)["inputs.1"].tolist()
+        [1.0, 2.0]
+    """
+    from .vsweep import run_sweep
+
+    sweep = plain["sweep"]
+    params = {f"inputs.{k}": v for k, v in (sweep.get("inputs") or {}).items()}
+    params.update({f"model.{k}": v for k, v in (sweep.get("model") or {}).items()})
+    args = _build(plain)
+    kwargs = {"mode": sweep.get("mode", "grid"),
+              "chunk_size": sweep.get("chunk_size", 1024)}  # fmt: skip
+    console = console or Console(stderr=True)
+    if not console.is_terminal:
+        return run_sweep(*args, params, **kwargs)
+    from rich.progress import Progress
+
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("sweep chunks", total=None)
+        return run_sweep(*args, params, **kwargs,
+                         on_chunk=lambda done, total: progress.update(
+                             task, completed=done, total=total))  # fmt: skip
 
 
 def _check_output(output: dict[str, Any]) -> None:
@@ -102,6 +140,26 @@ def _check_output(output: dict[str, Any]) -> None:
             "output.formats",
             f"expected a non-empty list of {', '.join(FORMATS)}, received {formats}.",
         )
+
+
+def _plot(
+    results: list[Result],
+    output_dir: Path,
+    title: str,
+    plain: dict[str, Any],
+    record: dict[str, Any],
+) -> None:
+    """Draw ``results.png``; a failure is a warning (kept in ``run.json``)."""
+    try:
+        from .plots import plot_results  # matplotlib is loaded only to plot
+
+        kind = (plain.get("diff") or {}).get("kind")
+        plot_results(results, output_dir / "results.png", title=title, kind=kind)
+    except Exception as err:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        record["plot_error"] = " ".join(f"{type(err).__name__}: {err}".split())
+        print(f"warning: output.plots: {record['plot_error']}", file=sys.stderr)
 
 
 def run_job(
@@ -128,7 +186,7 @@ def run_job(
         >>> cfg = {"model": {"_target_": "models.tutorial.linear"},
         ...        "inputs": [2.0, 1.0], "output": {"summary": False}}
         >>> run_job(cfg, d), sorted(p.name for p in d.iterdir())
-        (0, ['results.csv', 'results.parquet', 'run.json'])
+        (0, ['results.csv', 'results.parquet', 'results.png', 'run.json'])
     """
     plain = to_plain(cfg)
     output = plain.get("output") or {}
@@ -151,8 +209,11 @@ def run_job(
         return 1
     try:
         _check_output(output)
-        results = execute(plain)
-        table = to_columns(results)
+        if plain.get("sweep"):
+            results, table = [], execute_sweep(plain)
+        else:
+            results = execute(plain)
+            table = to_columns(results)
         write_tables(table, output_dir, output.get("formats", FORMATS),
                      output.get("precision"))  # fmt: skip
     except Exception as err:
@@ -165,11 +226,18 @@ def run_job(
         where = "" if isinstance(err, RunnerError) else f"{type(err).__name__}: "
         print(f"error: {where}{message}", file=sys.stderr)
         return 1
+    if output.get("plots", True) and results:
+        _plot(results, output_dir, title, plain, record)
     record.update(status="ok", rows=len(table["value"]))
     record["seconds"] = round(time.perf_counter() - start, 3)
     write_json(output_dir / "run.json", record)
     if output.get("summary", True):
         console = console or Console()
-        print_summary(title, results, console)
+        if results:
+            print_summary(title, results, console)
+        else:
+            points = len(set(table["job"].tolist()))
+            console.print(f"{title}: {points} point(s), {len(table['value'])} rows "
+                          f"in {record['seconds']} s")  # fmt: skip
         console.print(f"results: {output_dir / 'results.csv'}")
     return 0

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 
-__all__ = ["DiffConfig", "ExperimentConfig", "Kind", "OutputConfig", "register"]
+__all__ = [
+    "DiffConfig",
+    "ExperimentConfig",
+    "Kind",
+    "OutputConfig",
+    "SweepConfig",
+    "SweepMode",
+    "register",
+]
 
 
 class Kind(Enum):
@@ -50,11 +58,40 @@ class OutputConfig:
 
     ``formats``: any of ``csv`` and ``parquet``. ``precision``: significant digits
     of floats in CSV (null: full precision). ``summary``: print the console summary.
+    ``plots``: draw the derivatives as PNGs, ``results.png`` beside each job's
+    table and ``sweep.png`` in a sweep's directory (false: no plots, and matplotlib
+    is not imported).
     """
 
     formats: list[str] = field(default_factory=lambda: ["csv", "parquet"])
     precision: Any = None
     summary: bool = True
+    plots: bool = True
+
+
+class SweepMode(Enum):
+    """How swept values combine: every combination, or in step."""
+
+    grid = "grid"
+    zip = "zip"
+
+
+@dataclass
+class SweepConfig:
+    """A vectorized sweep: every point in one compiled, batched call.
+
+    ``inputs``: input position -> values (a whole input per point); ``model``:
+    attribute path of a model Array -> values (e.g. ``current``). Values are a
+    list, or a range ``{start, stop, num}`` (start/stop may be lists for vector
+    inputs). ``mode``: ``grid`` or ``zip``. ``chunk_size``: points per compiled
+    call, which bounds memory. Table columns are named ``inputs.<i>`` and
+    ``model.<path>``, as in a ``-m`` sweep.
+    """
+
+    inputs: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+    mode: SweepMode = SweepMode.grid
+    chunk_size: int = 1024
 
 
 @dataclass
@@ -68,7 +105,8 @@ class ExperimentConfig:
     (``_target_: runner.inputs.linspace`` ...). ``allowed_targets``: extra module
     prefixes that ``_target_`` may name, besides ``models.`` and ``runner.inputs.``.
     ``compile_cache``: the directory of JAX's persistent compilation cache, so that a
-    repeated run skips compiling (null: no cache).
+    repeated run skips compiling (null: no cache). ``sweep``: a vectorized sweep
+    (see :class:`SweepConfig`); null runs the single point.
     """
 
     model: Any = None
@@ -79,6 +117,7 @@ class ExperimentConfig:
     output: OutputConfig = field(default_factory=OutputConfig)
     allowed_targets: list[str] = field(default_factory=list)
     compile_cache: Any = "outputs/.cache/jax"
+    sweep: Optional[SweepConfig] = None  # noqa: UP045 (OmegaConf needs Optional)
 
 
 def register() -> None:

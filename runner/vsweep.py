@@ -1,0 +1,216 @@
+"""Vectorized sweeps: every point of a ``sweep`` block in one compiled, batched call.
+
+An experiment with a ``sweep`` block varies some of its inputs (``inputs.<i>``) and
+model Arrays (``model.<path>``, e.g. ``model.current``) over a grid or a zip of
+values. All points go through ``jax.jit(jax.vmap(...))`` of the same derivative, in
+chunks of ``chunk_size`` points (the last chunk padded, so one program serves all),
+and come back as one table in the schema of a multirun's aggregated table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+import runner.core as bm
+
+from .errors import ConfigError
+from .experiment import COLUMNS, DiffSpec, Result, call, prepare
+
+__all__ = ["expand", "run_sweep"]
+
+
+def _values(key: str, spec: Any) -> np.ndarray:
+    """The values of one swept key: a list, or a range node."""
+    where = f"sweep.params.{key}"
+    if isinstance(spec, dict):
+        if {"start", "stop", "num"} <= spec.keys():
+            return np.linspace(spec["start"], spec["stop"], int(spec["num"]))
+        if {"start", "stop"} <= spec.keys():
+            return np.arange(spec["start"], spec["stop"], spec.get("step", 1.0))
+        raise ConfigError(
+            where,
+            f"expected a list of values or {{start, stop, num|step}}, got {spec}.",
+        )
+    if not isinstance(spec, (list, tuple)) or not spec:
+        raise ConfigError(where, f"expected a non-empty list of values, got {spec!r}.")
+    try:
+        values = np.asarray(spec, dtype=np.float64)
+    except ValueError as err:
+        raise ConfigError(
+            where, f"values must be numbers or equal-shaped lists ({err})."
+        ) from err
+    return values
+
+
+def expand(params: dict[str, Any], mode: str = "grid") -> dict[str, np.ndarray]:
+    """Every point of the sweep: one array per key, points along the first axis.
+
+    Args:
+        params: swept key -> values (list, or ``{start, stop, num}``).
+        mode: ``grid`` (all combinations, last key fastest) or ``zip`` (in step).
+
+    Returns:
+        Key -> values at each point.
+
+    Raises:
+        ConfigError: empty or malformed values, or unequal lengths for ``zip``.
+
+    Example:
+        >>> pts = expand({"a": [1.0, 2.0], "b": {"start": 0, "stop": 1, "num": 3}})
+        >>> pts["a"].tolist(), pts["b"].tolist()
+        ([1.0, 1.0, 1.0, 2.0, 2.0, 2.0], [0.0, 0.5, 1.0, 0.0, 0.5, 1.0])
+    """
+    if not params:
+        raise ConfigError("sweep.params", "is empty; name at least one key to sweep.")
+    values = {k: _values(k, v) for k, v in params.items()}
+    lengths = [len(v) for v in values.values()]
+    if mode == "zip":
+        if len(set(lengths)) != 1:
+            counts = dict(zip(values, lengths))
+            raise ConfigError(
+                "sweep.mode",
+                f"zip needs equally many values per key, got {counts}; use "
+                f"mode=grid or equal lengths.",
+            )
+        return values
+    if mode != "grid":
+        raise ConfigError("sweep.mode", f"expected grid or zip, received {mode!r}.")
+    index = np.indices(lengths).reshape(len(lengths), -1)
+    return {k: v[i] for (k, v), i in zip(values.items(), index)}
+
+
+def _cell(value: np.ndarray) -> Any:
+    """A swept value as a table cell: a float, or compact JSON for arrays."""
+    if value.ndim == 0:
+        return float(value)
+    return json.dumps(value.tolist(), separators=(",", ":"))
+
+
+def _targets(
+    model: Any, inputs: list[Any], keys: Sequence[str]
+) -> tuple[list[int], list[bm.Array]]:
+    """Split swept keys into input positions and model Arrays."""
+    positions, arrays = [], []
+    for key in keys:
+        head, _, rest = key.partition(".")
+        if head == "inputs" and rest.isdigit() and int(rest) < len(inputs):
+            positions.append(int(rest))
+            continue
+        if head == "model" and rest and isinstance(model, bm.Base):
+            node: Any = model
+            for part in rest.split("."):
+                node = getattr(node, part, None)
+            if isinstance(node, bm.Array):
+                arrays.append(node)
+                continue
+        raise ConfigError(
+            f"sweep.params.{key}",
+            f"expected inputs.<i> (i < {len(inputs)}) or model.<path> naming an Array "
+            f"of the model; sweep other keys with -m (one job per point).",
+        )
+    return positions, arrays
+
+
+def run_sweep(
+    model: Any,
+    inputs: list[Any],
+    diff: DiffSpec,
+    method: str | None,
+    params: dict[str, Any],
+    mode: str = "grid",
+    chunk_size: int = 1024,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """Evaluate the derivative at every point of the sweep; return the table.
+
+    Args:
+        model, inputs, diff, method: as for :func:`runner.experiment.compute`.
+        params, mode: the sweep (see :func:`expand`).
+        chunk_size: points per compiled call (bounds memory).
+        on_chunk: called with (points done, total) after each chunk.
+
+    Returns:
+        Columns: ``job`` (the point), one per swept key, ``status``, ``error``,
+        then :data:`runner.experiment.COLUMNS`.
+
+    Example:
+        >>> from models.tutorial import linear
+        >>> cols = run_sweep(linear, [2.0, 1.0], DiffSpec(), None,
+        ...                  {"inputs.0": [1.0, 2.0, 3.0]})
+        >>> cols["job"].tolist(), cols["inputs.0"].tolist(), cols["value"].tolist()
+        ([0, 1, 2], [1.0, 2.0, 3.0], [2.0, 2.0, 2.0])
+    """
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ConfigError(
+            "sweep.chunk_size", f"expected an int >= 1, got {chunk_size!r}."
+        )
+    points = expand(params, mode)
+    prepared = prepare(model, inputs, diff, method)
+    positions, arrays = _targets(model, prepared.inputs, list(points))
+    batched = []
+    for key, target in zip(points, [*(prepared.inputs[i] for i in positions), *arrays]):
+        dtype, shape = np.asarray(target).dtype, np.shape(target)
+        values = points[key].astype(dtype)
+        if values.shape[1:] != shape:
+            raise ConfigError(
+                f"sweep.params.{key}",
+                f"each value must have shape {shape} (as the value it replaces), got "
+                f"{values.shape[1:]}.",
+            )
+        batched.append(values)
+    n_inputs = len(positions)
+
+    def point(swept: list[Any]) -> Any:
+        args = list(prepared.inputs)
+        for i, value in zip(positions, swept[:n_inputs]):
+            args[i] = value
+        with bm.substitute(arrays, swept[n_inputs:]):
+            return prepared.derivative(*args)
+
+    compiled = jax.jit(jax.vmap(point))
+    total = len(next(iter(points.values())))
+    size = min(chunk_size, total)
+    chunks = []
+    for start in range(0, total, size):
+        index = np.minimum(np.arange(start, start + size), total - 1)  # pad the last
+        out = call(compiled, [b[index] for b in batched])
+        chunks.append(jax.device_get(out))
+        if on_chunk is not None:
+            on_chunk(min(start + size, total), total)
+    out = jax.tree_util.tree_map(lambda *xs: np.concatenate(xs)[:total], *chunks)
+    return _columns(prepared.label(out, batch=1), points, total)
+
+
+def _columns(
+    results: list[Result], points: dict[str, np.ndarray], total: int
+) -> dict[str, np.ndarray]:
+    """Tidy columns, point-major: every row of point 0, then of point 1, ..."""
+    labels: dict[str, list[np.ndarray]] = {c: [] for c in COLUMNS if c != "value"}
+    values = []
+    for r in results:
+        shape = r.array.shape[1:]
+        n = int(np.prod(shape, dtype=int))
+        labels["quantity"].append(np.full(n, r.quantity, dtype=object))
+        labels["wrt"].append(np.full(n, r.wrt, dtype=object))
+        labels["output"].append(np.full(n, r.output, dtype=object))
+        index = [str(tuple(int(i) for i in ix)) for ix in np.ndindex(shape)]
+        labels["index"].append(np.array(index, dtype=object).reshape(n))
+        values.append(np.asarray(r.array, dtype=np.float64).reshape(total, n))
+    per_point = sum(len(q) for q in labels["quantity"])
+    columns: dict[str, np.ndarray] = {"job": np.repeat(np.arange(total), per_point)}
+    for key, vals in points.items():
+        cells = np.array([_cell(v) for v in vals], dtype=object)
+        if all(isinstance(c, float) for c in cells):
+            cells = cells.astype(np.float64)
+        columns[key] = np.repeat(cells, per_point)
+    columns["status"] = np.full(total * per_point, "ok", dtype=object)
+    columns["error"] = np.full(total * per_point, "", dtype=object)
+    for name, parts in labels.items():
+        columns[name] = np.tile(np.concatenate(parts), total)
+    columns["value"] = np.concatenate(values, axis=1).reshape(-1)
+    return columns
