@@ -1,0 +1,118 @@
+"""Reusing a compiled derivative across jobs of the same structure in one process.
+
+Jobs of a sweep usually differ only in numbers: the same model class with the same
+Array shapes and the same non-Array settings, the same spec and input shapes. The
+first such job compiles ``bm.jit`` of its derivative on its own model (the
+template); later jobs copy their Array values into the template, call the compiled
+function, and copy the (possibly written) values back to their own model.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import numpy as np
+
+import runner.core as bm
+
+__all__ = ["cached_call", "structure_key"]
+
+_PRIMITIVES = (bool, int, float, str, type(None))
+_CACHE: dict[Hashable, tuple[list[bm.Array], Callable[..., Any]]] = {}
+_MAX_ENTRIES = 64
+
+
+def _settings(obj: Any, seen: set[int]) -> Hashable | None:
+    """The non-Array settings reachable from ``obj``; None if any is not simple."""
+    if isinstance(obj, bm.Array):
+        return ("array",)
+    if isinstance(obj, _PRIMITIVES):
+        return obj
+    if id(obj) in seen:
+        return ("seen",)
+    seen.add(id(obj))
+    if isinstance(obj, (list, tuple)):
+        items = [_settings(x, seen) for x in obj]
+        return None if None in items else (type(obj).__name__, *items)
+    if isinstance(obj, dict):
+        items = [(k, _settings(v, seen)) for k, v in obj.items()]
+        return None if any(v is None for _, v in items) else ("dict", *items)
+    if isinstance(obj, bm.Base):
+        attrs = [(k, _settings(v, seen)) for k, v in vars(obj).items() if k != "name"]
+        if any(v is None for _, v in attrs):
+            return None
+        return (type(obj).__module__, type(obj).__qualname__, *attrs)
+    return None
+
+
+def _arrays(model: Any) -> list[bm.Array]:
+    return [a for _, a in bm.iter_arrays(model)] if isinstance(model, bm.Base) else []
+
+
+def structure_key(model: Any, inputs: list[Any], spec: Hashable) -> Hashable | None:
+    """A key equal for jobs that can share one compiled derivative, or None.
+
+    Example:
+        >>> from models.tutorial import F
+        >>> structure_key(F(), [1.0], "grad") == structure_key(F(), [2.0], "grad")
+        True
+    """
+    if isinstance(model, bm.Base):
+        settings = _settings(model, set())
+        if settings is None:
+            return None
+        shapes = tuple((a.shape, str(a.dtype)) for a in _arrays(model))
+        model_key: Hashable = (settings, shapes)
+    elif isinstance(model, functools.partial):
+        settings = _settings(dict(model.keywords), set())
+        if settings is None or model.args:
+            return None
+        model_key = (model.func, settings)
+    else:
+        model_key = model
+    try:
+        hash(model_key)
+    except TypeError:
+        return None
+    inputs_key = tuple((np.shape(x), str(np.asarray(x).dtype)) for x in inputs)
+    return (model_key, inputs_key, spec)
+
+
+def cached_call(
+    key: Hashable | None, model: Any, derivative: Callable[..., Any], inputs: list[Any]
+) -> Any:
+    """Call ``bm.jit(derivative)`` on ``inputs``, reusing a program compiled for
+    another model of the same ``key`` (see the module docstring).
+
+    Example:
+        >>> from models.tutorial import F
+        >>> f, g = F(), F()
+        >>> key = structure_key(f, [10.0], "doc")
+        >>> d1 = cached_call(key, f, bm.grad(f, grad_vars=f.b), [10.0])
+        >>> d2 = cached_call(key, g, bm.grad(g, grad_vars=g.b), [10.0])
+        >>> float(d1[0]), float(d2[0])
+        (2.0, 2.0)
+    """
+    if key is None:
+        return bm.jit(derivative)(*inputs)
+    entry = _CACHE.get(key)
+    if entry is None:
+        if len(_CACHE) >= _MAX_ENTRIES:
+            _CACHE.pop(next(iter(_CACHE)))
+        entry = _CACHE[key] = (_arrays(model), bm.jit(derivative))
+        return entry[1](*inputs)
+    template, jitted = entry
+    own = _arrays(model)
+    saved = [t.value for t in template]
+    for t, a in zip(template, own):
+        t.value = a.value
+    try:
+        out = jitted(*inputs)
+        for t, a in zip(template, own):
+            a.value = t.value
+    finally:
+        for t, value in zip(template, saved):
+            t.value = value
+    return out
