@@ -96,6 +96,9 @@ def aggregate(sweep_dir: Path) -> pd.DataFrame:
 def write_aggregate(sweep_dir: Path) -> tuple[pd.DataFrame, int]:
     """Aggregate ``sweep_dir`` into its ``results.csv``/``results.parquet``.
 
+    Also draws ``sweep.png`` (:func:`runner.plots.plot_sweep`) when one numeric
+    key is swept, unless the sweep's first job ran with ``output.plots=false``.
+
     Returns:
         The table and the number of jobs that failed or did not finish.
     """
@@ -104,7 +107,31 @@ def write_aggregate(sweep_dir: Path) -> tuple[pd.DataFrame, int]:
         return frame, 0
     bad = frame.loc[frame["status"] != "ok", "job"].nunique()
     write_tables(frame.astype({"value": "float64"}), Path(sweep_dir))
+    if _plots_wanted(Path(sweep_dir), frame):
+        _plot(Path(sweep_dir), frame)
     return frame, int(bad)
+
+
+def _plots_wanted(sweep_dir: Path, frame: pd.DataFrame) -> bool:
+    """``output.plots`` of the sweep's first job (true when it cannot be read)."""
+    config = sweep_dir / str(frame["job"].iloc[0]) / ".hydra" / "config.yaml"
+    try:
+        output = (yaml.safe_load(config.read_text()) or {}).get("output") or {}
+    except (OSError, yaml.YAMLError, AttributeError):
+        return True
+    return output.get("plots", True) is not False
+
+
+def _plot(sweep_dir: Path, frame: pd.DataFrame) -> None:
+    """Draw ``sweep.png`` against the override columns; a failure is a warning."""
+    from .plots import plot_sweep  # matplotlib is loaded only to plot
+
+    keys = list(frame.columns[1 : frame.columns.get_loc("status")])
+    try:
+        plot_sweep(frame, keys, sweep_dir / "sweep.png")
+    except Exception as err:
+        message = " ".join(str(err).split())
+        print(f"warning: sweep plot: {type(err).__name__}: {message}", file=sys.stderr)
 
 
 class AggregateSweep(Callback):

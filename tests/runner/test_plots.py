@@ -1,0 +1,144 @@
+"""PNG plots of a job's derivatives and of a one-key numeric sweep."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.image import imread
+
+from runner.experiment import COLUMNS, Result
+from runner.job import run_job
+from runner.plots import plot_results, plot_sweep
+from runner.sweep import write_aggregate
+from runner.tables import write_tables
+
+from ..conftest import ROOT
+
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JACOBIAN = {
+    "model": {"_target_": "models.tutorial.f1"},
+    "inputs": [[1.0, 2.0, 3.0], [10.0, 5.0]],
+    "diff": {"kind": "jacobian", "argnums": [0, 1], "return_value": True,
+             "has_aux": True},
+    "output": {"summary": False, "formats": ["csv"]},
+}  # fmt: skip
+
+
+def assert_png(path, min_size=100):
+    assert path.read_bytes()[:8] == SIGNATURE
+    height, width, channels = imread(path).shape
+    assert height >= min_size and width >= min_size and channels in (3, 4)
+    return height, width
+
+
+def test_job_draws_one_png_beside_its_table(tmp_path):
+    assert run_job(JACOBIAN, tmp_path) == 0
+    assert (tmp_path / "results.csv").exists()
+    height, width = assert_png(tmp_path / "results.png")
+    assert width > height  # two Jacobians side by side
+    assert "plot_error" not in json.loads((tmp_path / "run.json").read_text())
+
+
+def test_plots_false_writes_no_png(tmp_path):
+    cfg = {**JACOBIAN, "output": {**JACOBIAN["output"], "plots": False}}
+    assert run_job(cfg, tmp_path) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.csv", "run.json"]
+
+
+def test_a_failed_job_draws_nothing(tmp_path, capsys):
+    cfg = {**JACOBIAN, "inputs": [[1, 2, 3], [10.0, 5.0]]}  # ints are not diffable
+    assert run_job(cfg, tmp_path) == 1
+    assert not (tmp_path / "results.png").exists()
+
+
+def test_gradients_heatmaps_and_odd_arrays(tmp_path):
+    results = [
+        Result("grad", "arg0", "", np.array(2.0)),  # a scalar: one bar
+        Result("grad", "w", "", np.linspace(-1, 1, 5)),  # bars
+        Result("grad", "arg0,arg0", "", np.array([[2.0, 2.0], [2.0, 6.0]])),
+        Result("grad", "x", "[1]", np.arange(24.0).reshape(2, 3, 4)),  # flattened
+        Result("grad", "big", "", np.full((20, 20), np.nan)),  # no annotations
+        Result("value", "", "", np.ones(3)),  # not drawn
+    ]
+    assert plot_results(results, tmp_path / "a.png", title="t", kind="hessian")
+    assert_png(tmp_path / "a.png")
+    many = [Result("grad", f"v{i}", "", np.ones(2)) for i in range(30)]
+    assert plot_results(many, tmp_path / "b.png", kind="grad") == tmp_path / "b.png"
+    assert_png(tmp_path / "b.png")
+    assert plot_results(results[-1:], tmp_path / "c.png") is None
+    assert not (tmp_path / "c.png").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.png"]  # no tmp
+
+
+# -- sweeps ------------------------------------------------------------------------
+def _job(root, num, overrides, rows, plots=True, status="ok"):
+    job = root / str(num)
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text(
+        "".join(f"- {o}\n" for o in overrides)
+    )
+    (job / ".hydra" / "config.yaml").write_text(
+        f"seed: 0\noutput:\n  summary: false\n  plots: {str(plots).lower()}\n"
+    )
+    (job / "run.json").write_text(json.dumps({"status": status, "error": ""}))
+    if rows is not None:
+        write_tables(pd.DataFrame(rows, columns=list(COLUMNS)), job)
+
+
+def _sweep(root, plots=True):
+    for num, current in enumerate([0.0, 0.5, 1.0]):
+        rows = [
+            ("grad", "arg0", "", "(0, 0)", 1.0 - current**2),
+            ("grad", "arg0", "", "(0, 1)", -1.0),
+            ("grad", "w", "", "(0,)", current),
+            ("value", "", "", "()", 3.0),
+        ]
+        overrides = ["+exp=fitzhugh_nagumo", f"model.current={current}"]
+        _job(root, num, overrides, rows, plots=plots)
+    _job(root, 3, ["+exp=fitzhugh_nagumo", "model.current=2.0"], None,
+         status="failed")  # fmt: skip
+
+
+def test_one_numeric_key_sweep_draws_sweep_png(tmp_path):
+    _sweep(tmp_path)
+    frame, bad = write_aggregate(tmp_path)
+    assert bad == 1 and (tmp_path / "results.csv").exists()
+    assert_png(tmp_path / "sweep.png")
+
+
+def test_sweep_plots_follow_the_first_jobs_output_plots(tmp_path):
+    _sweep(tmp_path, plots=False)
+    write_aggregate(tmp_path)
+    assert (tmp_path / "results.csv").exists()
+    assert not (tmp_path / "sweep.png").exists()
+
+
+def test_sweep_plot_is_skipped_unless_one_numeric_key_varies(tmp_path):
+    base = {"job": [0, 1], "status": "ok", "error": "", "quantity": "grad",
+            "wrt": "arg0", "output": "", "index": "()",
+            "value": [1.0, 2.0]}  # fmt: skip
+    two = pd.DataFrame({**base, "a": [0.0, 1.0], "b": [1.0, 2.0]})
+    assert plot_sweep(two, ["a", "b"], tmp_path / "two.png") is None
+    text = pd.DataFrame({**base, "inputs.0": ["[1.0]", "[2.0]"]})
+    assert plot_sweep(text, ["inputs.0"], tmp_path / "text.png") is None
+    failed = pd.DataFrame({**base, "a": [0.0, 1.0], "status": "failed"})
+    assert plot_sweep(failed, ["a"], tmp_path / "failed.png") is None
+    assert not list(tmp_path.iterdir())
+    one = pd.DataFrame({**base, "a": [1.0, 0.0], "exp": "grad"})
+    assert plot_sweep(one, ["exp", "a"], tmp_path / "one.png") == tmp_path / "one.png"
+    assert_png(tmp_path / "one.png")
+
+
+@pytest.mark.slow
+def test_the_runner_starts_without_matplotlib():
+    code = ("import sys, runner.cli, runner.job, runner.sweep, runner.progress, "
+            "runner.plots; print('matplotlib' in sys.modules)")  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"
