@@ -6,12 +6,21 @@ non-zero when any job failed.
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import hydra
+import hydra._internal.utils as hydra_utils
+import yaml
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import MissingConfigException, OverrideParseException
 from omegaconf import DictConfig
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
 from . import sweep
 from .job import run_job
@@ -62,11 +71,90 @@ def check_experiments(argv: list[str]) -> str | None:
     return None
 
 
+def error_line(err: BaseException) -> str:
+    """One line for an error Hydra raised while parsing or composing the config.
+
+    Names the key (or config group) at fault, what was expected or found, and how
+    to fix it, in place of Hydra's multi-line report or traceback.
+
+    Args:
+        err: the exception, e.g. a ``ConfigCompositionException``.
+
+    Returns:
+        The line, without the ``error:`` prefix.
+
+    Example:
+        >>> from omegaconf import OmegaConf
+        >>> from runner.schema import DiffConfig
+        >>> try:
+        ...     OmegaConf.structured(DiffConfig).kindd = 1
+        ... except Exception as cause:
+        ...     err = RuntimeError("Could not override 'diff.kindd'.")
+        ...     err.__cause__ = cause
+        >>> error_line(err).split(";")[0]
+        "kindd: Key 'kindd' not in 'DiffConfig'"
+    """
+    chain = [err]
+    while chain[-1].__cause__ is not None or chain[-1].__context__ is not None:
+        chain.append(chain[-1].__cause__ or chain[-1].__context__)
+    for cause in chain:
+        if isinstance(cause, yaml.MarkedYAMLError) and cause.problem_mark is not None:
+            mark = cause.problem_mark
+            group = Path(mark.name).parent.name or "config"
+            problem = " ".join(f"{cause.context or ''} {cause.problem or ''}".split())
+            where = f"line {mark.line + 1}, column {mark.column + 1}"
+            return (f"{group}: cannot read {mark.name} ({where}): {problem}; fix "
+                    f"the YAML syntax there.")  # fmt: skip
+        key = getattr(cause, "full_key", None)
+        if key:
+            first = str(cause).splitlines()[0].rstrip(".")
+            fix = "fix the value"
+            if isinstance(cause, (ConfigAttributeError, ConfigKeyError)):
+                node = getattr(cause, "object_type", None)
+                known = [f.name for f in dataclasses.fields(node)] if (
+                    dataclasses.is_dataclass(node)) else []  # fmt: skip
+                fix = "check the spelling" + (
+                    f"; known keys: {', '.join(known)}" if known else ""
+                )
+            return f"{key}: {first}; {fix}."
+    text = str(err)
+    if isinstance(err, MissingConfigException):
+        found = re.search(r"Could not find '([^']+)'", text)
+        options = re.findall(r"^\t(\S+)$", text, re.M)
+        if found:
+            group = found.group(1).split("/")[0]
+            return (f"{group}: no config named {found.group(1)!r}; expected one of "
+                    f"{', '.join(options) or '(none)'}.")  # fmt: skip
+    if isinstance(err, OverrideParseException):
+        first = text.splitlines()[0] if text else "cannot parse"
+        return (f"overrides: {first}; quote values with spaces or brackets, e.g. "
+                f"'inputs.0=[1.0,2.0]'.")  # fmt: skip
+    return f"{type(err).__name__}: {' '.join(text.split())}"
+
+
+def _report_in_one_line(func: Callable[[], Any]) -> Any:
+    """Hydra's ``run_and_report``, printing one line instead of a report."""
+    try:
+        return func()
+    except Exception as err:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"error: {error_line(err)}", file=sys.stderr)
+        sys.exit(1)
+
+
 def main() -> int:
     """Run Hydra on ``sys.argv``; return 1 if any job (or sweep job) failed."""
     error = check_experiments(sys.argv[1:])
     if error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    _entry()
+    original = getattr(hydra_utils, "run_and_report", None)
+    if original is not None:
+        hydra_utils.run_and_report = _report_in_one_line
+    try:
+        _entry()
+    finally:
+        if original is not None:
+            hydra_utils.run_and_report = original
     return 1 if any(_STATUSES) or any(sweep.FAILED) else 0

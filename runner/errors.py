@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "RunnerError"]
+__all__ = ["CheckError", "ConfigError", "RunnerError"]
 
 
 class RunnerError(Exception):
@@ -32,3 +32,16 @@ class ConfigError(RunnerError, ValueError):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(f"{key}: {message}")
         self.key = key
+
+
+class CheckError(ConfigError):
+    """A numerical check that failed (``diff.check_tol``, ``output.fail_on_nonfinite``).
+
+    Args:
+        key: the option that asked for the check.
+        message: what was found and how to proceed.
+
+    Example:
+        >>> str(CheckError("diff.check_tol", "relative error 0.1 exceeds 1e-06"))
+        'diff.check_tol: relative error 0.1 exceeds 1e-06'
+    """

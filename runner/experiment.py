@@ -7,7 +7,7 @@ tidy ``pandas.DataFrame`` with one row per scalar (columns in :data:`COLUMNS`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
@@ -16,7 +16,7 @@ import numpy as np
 
 import runner.core as bm
 
-from .errors import ConfigError
+from .errors import ConfigError, RunnerError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,6 +25,7 @@ __all__ = ["COLUMNS", "DiffSpec", "Prepared", "Result", "call", "compute", "prep
            "run_experiment", "to_columns", "to_frame"]  # fmt: skip
 
 KINDS = ("grad", "vector_grad", "jacobian", "jacrev", "jacfwd", "hessian")
+JACOBIANS = ("jacobian", "jacrev", "jacfwd")
 SELECTORS = {"@train_vars": "train_vars", "@vars": "vars"}
 
 #: The columns of every results table, in order.
@@ -46,6 +47,8 @@ class DiffSpec:
     has_aux: bool = False
     return_value: bool = False
     eigenvalues: bool = False
+    check: bool = False
+    check_tol: float | None = None
 
 
 class Result(NamedTuple):
@@ -119,7 +122,7 @@ def prepare(
         grad_vars=grad_vars,
         argnums=argnums,
         has_aux=diff.has_aux,
-        return_value=diff.return_value,
+        return_value=True,  # the value's structure labels structured Jacobians
     )
     positions = [names] if names else []
     if argnums is not None:
@@ -142,8 +145,27 @@ def call(derivative: Any, *args: Any) -> Any:
     """
     try:
         return derivative(*args)
+    except RunnerError:
+        raise
     except (TypeError, ValueError) as err:
-        raise ConfigError(_key_for(str(err)), str(err)) from err
+        key = _key_for(str(err))
+        if key != "model":
+            raise ConfigError(key, str(err)) from err
+        raise ConfigError("model", _model_failed(err, args)) from err
+    except Exception as err:
+        raise ConfigError("model", _model_failed(err, args)) from err
+
+
+def _model_failed(err: Exception, args: Sequence[Any]) -> str:
+    flat = [x for a in args for x in (a if isinstance(a, (list, tuple)) else [a])]
+    shapes = ", ".join(str(tuple(x.shape)) for x in flat if hasattr(x, "shape"))
+    shapes = shapes or "none"
+    message = " ".join(str(err).split()).rstrip(".")
+    return (
+        f"the model raised {type(err).__name__}: {message}; it was called with "
+        f"inputs of shape(s) {shapes}: check that their number and shapes fit the "
+        f"model and its method."
+    )
 
 
 def compute(
@@ -156,10 +178,18 @@ def compute(
         >>> [r.wrt for r in compute(linear, [2.0, 1.0], DiffSpec(return_value=True))]
         ['arg0', '']
     """
+    from .checks import check_derivatives, nonfinite_rows, problem_for, snapshot
+
     prepared = prepare(model, inputs, diff, method)
+    check = diff.check or diff.check_tol is not None
+    before = snapshot(model) if check else []  # the state the derivative starts from
     # One compiled program, not one per operation.
     out = call(bm.jit(prepared.derivative), *prepared.inputs)
-    return prepared.label(out)
+    results = prepared.label(out)
+    if check:
+        problem = problem_for(model, prepared.inputs, diff, method, before)
+        results += check_derivatives(results, problem, diff.check_tol)
+    return results + nonfinite_rows(results)
 
 
 def _label(
@@ -170,9 +200,13 @@ def _label(
     argnums: Any,
     batch: int,
 ) -> list[Result]:
-    grads, value, aux = _split_outputs(out, diff)
+    grads, value, aux = _split_outputs(out, replace(diff, return_value=True))
     per_position = _ungroup(grads, has_vars, argnums)
-    if diff.kind == "hessian":  # rows by the first position, then by the second
+    if diff.kind in JACOBIANS and not jax.tree_util.treedef_is_leaf(
+        jax.tree_util.tree_structure(value)
+    ):
+        blocks = _output_major(grads, value, positions, has_vars, argnums)
+    elif diff.kind == "hessian":  # rows by the first position, then by the second
         blocks = [
             (f"{row},{col}", block)
             for pos_k, row_k in zip(positions, per_position)
@@ -192,6 +226,20 @@ def _label(
     if diff.eigenvalues:
         results += _eigenvalues(results, batch)
     return results
+
+
+def _output_major(
+    grads: Any, value: Any, positions: list[Any], has_vars: bool, argnums: Any
+) -> list[tuple[str, Any]]:
+    """Jacobians of a structured output: JAX nests positions inside output leaves."""
+    treedef = jax.tree_util.tree_structure(value)
+    by_wrt: dict[str, list[Any]] = {}
+    for tree in treedef.flatten_up_to(grads):
+        for pos, g in zip(positions, _ungroup(tree, has_vars, argnums)):
+            for wrt, block in _entries(pos, g):
+                by_wrt.setdefault(wrt, []).append(block)
+    # Each wrt gets a tree shaped like the output, so rows say which output it is.
+    return [(wrt, treedef.unflatten(blocks)) for wrt, blocks in by_wrt.items()]
 
 
 def to_columns(results: Sequence[Result]) -> dict[str, np.ndarray]:
@@ -292,6 +340,13 @@ def _resolve_grad_vars(model: Any, spec: Any) -> tuple[Any, list[str]]:
         and spec
         and all(isinstance(s, str) for s in spec)
     ):
+        if len(set(spec)) != len(spec):
+            twice = sorted({s for s in spec if list(spec).count(s) > 1})
+            raise ConfigError(
+                "diff.grad_vars",
+                f"lists {', '.join(twice)} more than once, received {list(spec)}; "
+                f"name each variable once.",
+            )
         return tuple(_lookup(model, s) for s in spec), list(spec)
     raise ConfigError(
         "diff.grad_vars",
@@ -327,6 +382,12 @@ def _check_argnums(argnums: Any, nargs: int, default: bool) -> Any:
     if argnums is None:
         return 0 if default and nargs else None
     items = argnums if isinstance(argnums, (list, tuple)) else [argnums]
+    if not items or len(set(map(repr, items))) != len(items):
+        raise ConfigError(
+            "diff.argnums",
+            f"expected distinct input positions, received {argnums!r}; list each "
+            f"position once (or null).",
+        )
     for a in items:
         if isinstance(a, bool) or not isinstance(a, int) or not 0 <= a < nargs:
             raise ConfigError(
@@ -429,7 +490,13 @@ def _eigenvalues(results: list[Result], batch: int = 0) -> list[Result]:
                 f"needs square Jacobians, but the one for {r.wrt!r} has shape "
                 f"{r.array.shape[batch:]}; set diff.eigenvalues=false.",
             )
-        eig = np.linalg.eigvals(r.array.astype(np.float64))
+        matrix = r.array.astype(np.float64)
+        if not np.isfinite(matrix).all():  # flagged as nonfinite; NaN eigenvalues
+            eig = np.full(matrix.shape[:-1], np.nan, dtype=complex)
+            out.append(Result("eigenvalue_real", r.wrt, r.output, eig.real))
+            out.append(Result("eigenvalue_imag", r.wrt, r.output, eig.imag))
+            continue
+        eig = np.linalg.eigvals(matrix)
         order = np.lexsort((-eig.imag, -eig.real), axis=-1)
         eig = np.take_along_axis(eig, order, axis=-1)
         out.append(Result("eigenvalue_real", r.wrt, r.output, eig.real))

@@ -13,6 +13,7 @@ import os
 import platform
 import sys
 import time
+from dataclasses import fields
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from rich.console import Console
 import runner.core as bm
 
 from .build import DEFAULT_ALLOWED, build_inputs, build_model
+from .checks import describe_nonfinite, raise_on_nonfinite
 from .errors import ConfigError, RunnerError
 from .experiment import DiffSpec, Result, compute, to_columns
 from .summary import print_summary
@@ -79,11 +81,22 @@ def use_compile_cache(directory: str | None) -> None:
 def _build(plain: dict[str, Any]) -> tuple[Any, list[Any], DiffSpec, Any]:
     """Seed, then build the model, the inputs and the spec of ``plain``."""
     use_compile_cache(plain.get("compile_cache"))
-    bm.random.seed(int(plain.get("seed", 0)))
+    seed = plain.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError("seed", f"expected an int, received {seed!r}; e.g. seed=0.")
+    bm.random.seed(seed)
     allowed = DEFAULT_ALLOWED + tuple(plain.get("allowed_targets") or ())
     model = build_model(plain.get("model"), allowed)
     inputs = build_inputs(plain.get("inputs", []), allowed)
-    diff = DiffSpec(**plain.get("diff", {}))
+    diff_node = plain.get("diff") or {}
+    known = [f.name for f in fields(DiffSpec)]
+    for key in diff_node:
+        if key not in known:
+            raise ConfigError(
+                f"diff.{key}",
+                f"unknown key; expected one of {', '.join(known)}; check its spelling.",
+            )
+    diff = DiffSpec(**diff_node)
     return model, inputs, diff, plain.get("method")
 
 
@@ -140,6 +153,29 @@ def _check_output(output: dict[str, Any]) -> None:
             "output.formats",
             f"expected a non-empty list of {', '.join(FORMATS)}, received {formats}.",
         )
+    precision = output.get("precision")
+    if precision is not None and (
+        isinstance(precision, bool) or not isinstance(precision, int) or precision < 1
+    ):
+        raise ConfigError(
+            "output.precision",
+            f"expected a positive int (significant digits) or null, received "
+            f"{precision!r}; e.g. output.precision=6.",
+        )
+
+
+def _complete(output_dir: Path, config_hash: str, formats: Any) -> bool:
+    """Whether ``output_dir`` holds a finished result of the config ``config_hash``."""
+    try:
+        record = json.loads((output_dir / "run.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(record, dict)
+        and record.get("status") == "ok"
+        and record.get("config_hash") == config_hash
+        and all((output_dir / f"results.{f}").is_file() for f in formats)
+    )
 
 
 def _plot(
@@ -191,7 +227,8 @@ def run_job(
     plain = to_plain(cfg)
     output = plain.get("output") or {}
     output_dir = Path(output_dir)
-    encoded = json.dumps(plain, sort_keys=True, default=str).encode()
+    hashed = {k: v for k, v in plain.items() if k != "resume"}  # same result either way
+    encoded = json.dumps(hashed, sort_keys=True, default=str).encode()
     record: dict[str, Any] = {
         "status": "running",
         "experiment": title,
@@ -199,10 +236,17 @@ def run_job(
         "versions": versions(),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
     }
+    formats = output.get("formats", FORMATS)
+    if plain.get("resume") and _complete(output_dir, record["config_hash"], formats):
+        print(f"resume: skipped, {output_dir} already holds this config's result "
+              f"(run.json ok, config_hash {record['config_hash'][:12]}).")  # fmt: skip
+        return 0
     start = time.perf_counter()
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
         write_json(output_dir / "run.json", record)
+        for stale in ("results.csv", "results.parquet", "results.png"):
+            (output_dir / stale).unlink(missing_ok=True)  # from an earlier run
     except OSError as err:
         print(f"error: hydra.run.dir: cannot write to {output_dir} ({err.strerror}); "
               f"choose a writable directory.", file=sys.stderr)  # fmt: skip
@@ -213,6 +257,8 @@ def run_job(
             results, table = [], execute_sweep(plain)
         else:
             results = execute(plain)
+            if output.get("fail_on_nonfinite"):
+                raise_on_nonfinite(results)
             table = to_columns(results)
         write_tables(table, output_dir, output.get("formats", FORMATS),
                      output.get("precision"))  # fmt: skip
@@ -226,6 +272,11 @@ def run_job(
         where = "" if isinstance(err, RunnerError) else f"{type(err).__name__}: "
         print(f"error: {where}{message}", file=sys.stderr)
         return 1
+    for row in results:
+        if row.quantity.startswith("nonfinite_"):
+            print(f"warning: {describe_nonfinite(row)}; see the {row.quantity} "
+                  f"rows, or set output.fail_on_nonfinite=true to fail.",
+                  file=sys.stderr)  # fmt: skip
     if output.get("plots", True) and results:
         _plot(results, output_dir, title, plain, record)
     record.update(status="ok", rows=len(table["value"]))

@@ -42,6 +42,12 @@ class DiffConfig:
     ``grad_vars``: an attribute path (``w``, ``layer.w``, ``layers.0.w``), a list of
     them, or a selector: ``"@train_vars"`` (every TrainVar) or ``"@vars"``.
     ``eigenvalues``: also report the eigenvalues of each square Jacobian.
+    ``check``: also compute every derivative by central finite differences (float64
+    where the model allows) and tabulate the largest absolute and relative error per
+    ``wrt`` (quantities ``check_abs_error``, ``check_rel_error``); costs two calls
+    of the function per differentiated scalar (about 2 n**2 for a Hessian).
+    ``check_tol``: the largest relative error allowed; exceeding it fails the run
+    (no table). Setting it turns ``check`` on; null only reports.
     """
 
     kind: Kind = Kind.grad
@@ -50,6 +56,8 @@ class DiffConfig:
     has_aux: bool = False
     return_value: bool = False
     eigenvalues: bool = False
+    check: bool = False
+    check_tol: Optional[float] = None  # noqa: UP045 (OmegaConf needs Optional)
 
 
 @dataclass
@@ -60,13 +68,16 @@ class OutputConfig:
     of floats in CSV (null: full precision). ``summary``: print the console summary.
     ``plots``: draw the derivatives as PNGs, ``results.png`` beside each job's
     table and ``sweep.png`` in a sweep's directory (false: no plots, and matplotlib
-    is not imported).
+    is not imported). ``fail_on_nonfinite``: fail the run (no table) when a result
+    holds NaN or Inf; by default such arrays are only flagged, with a
+    ``nonfinite_<quantity>`` row and a console warning.
     """
 
     formats: list[str] = field(default_factory=lambda: ["csv", "parquet"])
     precision: Any = None
     summary: bool = True
     plots: bool = True
+    fail_on_nonfinite: bool = False
 
 
 class SweepMode(Enum):
@@ -106,7 +117,10 @@ class ExperimentConfig:
     prefixes that ``_target_`` may name, besides ``models.`` and ``runner.inputs.``.
     ``compile_cache``: the directory of JAX's persistent compilation cache, so that a
     repeated run skips compiling (null: no cache). ``sweep``: a vectorized sweep
-    (see :class:`SweepConfig`); null runs the single point.
+    (see :class:`SweepConfig`); null runs the single point. ``resume``: skip the
+    job when its output directory already holds a complete result of the same
+    config (``run.json`` status ok, the result tables present, the same
+    ``config_hash``); failed or incomplete jobs run again.
     """
 
     model: Any = None
@@ -118,6 +132,7 @@ class ExperimentConfig:
     allowed_targets: list[str] = field(default_factory=list)
     compile_cache: Any = "outputs/.cache/jax"
     sweep: Optional[SweepConfig] = None  # noqa: UP045 (OmegaConf needs Optional)
+    resume: bool = False
 
 
 def register() -> None:

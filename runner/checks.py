@@ -1,0 +1,553 @@
+"""Numerical checks of a run: derivatives against finite differences, and NaN/Inf.
+
+``diff.check=true`` recomputes every derivative by central finite differences of the
+same function (the model's method with its ``has_aux`` part dropped), evaluated in
+float64 where the model allows it, and tabulates per ``wrt`` the largest absolute
+error and the relative error (the largest absolute error divided by the largest
+magnitude of that derivative). Steps are ``eps**(1/3) * max(1, |x|)`` for first
+derivatives and ``eps**(1/4) * max(1, |x|)`` for Hessians, ``eps`` being the machine
+epsilon of the precision the function was evaluated in. The check costs 2 calls of
+the function per differentiated scalar (about 2 n**2 for a Hessian).
+
+Results holding NaN or Inf get a ``nonfinite_<quantity>`` row whatever the options.
+
+Example:
+    >>> import numpy as np
+    >>> from runner.experiment import DiffSpec, compute
+    >>> rows = compute(lambda x: (x ** 3).sum(), [[1.0, 2.0]], DiffSpec(check=True))
+    >>> [(r.quantity, r.wrt) for r in rows][1:]
+    [('check_abs_error', 'arg0'), ('check_rel_error', 'arg0')]
+    >>> bool(rows[2].array < 1e-6)
+    True
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import runner.core as bm
+
+from .errors import CheckError
+
+__all__ = [
+    "Problem",
+    "check_derivatives",
+    "describe_nonfinite",
+    "finite_differences",
+    "nonfinite_rows",
+    "problem_for",
+    "raise_on_nonfinite",
+    "restore",
+    "snapshot",
+]
+
+#: Quantities whose arrays are looked at for NaN and Inf.
+FLAGGED = ("grad", "value", "aux", "eigenvalue_real", "eigenvalue_imag")
+
+_JACOBIANS = ("jacobian", "jacrev", "jacfwd")
+
+
+@dataclass
+class Problem:
+    """What was differentiated: the function, where, and by what.
+
+    Args:
+        target: the function or bound method that was differentiated.
+        kind: ``grad``, ``vector_grad``, ``jacobian``, ``jacrev``, ``jacfwd`` or
+            ``hessian``.
+        inputs: the positional arguments, as arrays.
+        argnums: the differentiated argument positions (possibly empty).
+        names: the table names of the differentiated Arrays (``grad_vars``).
+        variables: those Arrays, in the order of ``names``.
+        has_aux: the function returns ``(value, aux)``; only ``value`` is checked.
+        state: the values of every Array of the model before the derivative ran
+            (see :func:`snapshot`); the function is evaluated from that state.
+
+    Example:
+        >>> Problem(lambda x: x, "jacobian", [np.ones(2)], [0]).names
+        []
+    """
+
+    target: Callable[..., Any]
+    kind: str
+    inputs: Sequence[Any]
+    argnums: Sequence[int]
+    names: list[str] = field(default_factory=list)
+    variables: list[bm.Array] = field(default_factory=list)
+    has_aux: bool = False
+    state: list[tuple[bm.Array, Any]] = field(default_factory=list)
+
+
+def problem_for(
+    model: Any,
+    inputs: Sequence[Any],
+    diff: Any,
+    method: str | None = None,
+    state: list[tuple[bm.Array, Any]] | None = None,
+) -> Problem:
+    """The :class:`Problem` of an experiment, resolved as ``prepare`` resolves it.
+
+    Args:
+        model: the model object or function.
+        inputs: the checked input arrays.
+        diff: the :class:`~runner.experiment.DiffSpec`.
+        method: the differentiated method's name, or None.
+        state: the model's Arrays before the derivative ran (default: now).
+
+    Returns:
+        The problem to give to :func:`check_derivatives`.
+
+    Example:
+        >>> from models.tutorial import F3
+        >>> from runner.experiment import DiffSpec
+        >>> spec = DiffSpec(grad_vars="a", argnums=1)
+        >>> p = problem_for(F3(name="f"), [1.0, 2.0], spec)
+        >>> p.names, p.argnums
+        (['a'], [1])
+    """
+    from .experiment import _check_argnums, _resolve_grad_vars, _resolve_method
+
+    target = _resolve_method(model, method)
+    grad_vars, names = _resolve_grad_vars(model, diff.grad_vars)
+    argnums = _check_argnums(diff.argnums, len(inputs), grad_vars is None)
+    if grad_vars is None:
+        variables = []
+    elif isinstance(grad_vars, dict):
+        variables = [grad_vars[n] for n in names]
+    elif isinstance(grad_vars, (list, tuple)):
+        variables = list(grad_vars)
+    else:
+        variables = [grad_vars]
+    return Problem(
+        target=target,
+        kind=diff.kind,
+        inputs=list(inputs),
+        argnums=[] if argnums is None else [int(a) for a in np.atleast_1d(argnums)],
+        names=list(names),
+        variables=variables,
+        has_aux=diff.has_aux,
+        state=snapshot(model) if state is None else state,
+    )
+
+
+def snapshot(model: Any) -> list[tuple[bm.Array, Any]]:
+    """The current value of every Array reachable from ``model``.
+
+    Args:
+        model: a ``Base`` object, a function, or a ``functools.partial`` of one.
+
+    Returns:
+        ``(array, value)`` pairs, to give back to :func:`restore`.
+
+    Example:
+        >>> from models.tutorial import F
+        >>> [v.tolist() for _, v in snapshot(F(name="f"))]
+        [[1.0], [1.0]]
+    """
+    roots = [model]
+    if isinstance(model, functools.partial):
+        roots += [*model.args, *model.keywords.values()]
+    return [(array, array._value) for _, array in bm.iter_arrays(roots)]
+
+
+def restore(state: Sequence[tuple[bm.Array, Any]]) -> None:
+    """Put back the values recorded by :func:`snapshot`.
+
+    Args:
+        state: ``(array, value)`` pairs.
+
+    Returns:
+        None.
+
+    Example:
+        >>> a = bm.Variable(bm.zeros(1))
+        >>> saved = snapshot([a])
+        >>> a.value = bm.ones(1)
+        >>> restore(saved); a
+        Variable([0.], dtype=float32)
+    """
+    for array, value in state:
+        array._value = value
+
+
+# -- finite differences ------------------------------------------------------------
+@dataclass
+class _Layout:
+    """Where each named array sits in a flat vector."""
+
+    names: list[str] = field(default_factory=list)
+    slices: list[slice] = field(default_factory=list)
+    shapes: list[tuple[int, ...]] = field(default_factory=list)
+
+    def add(self, name: str, shape: tuple[int, ...]) -> None:
+        start = self.slices[-1].stop if self.slices else 0
+        self.names.append(name)
+        self.slices.append(slice(start, start + int(np.prod(shape, dtype=int))))
+        self.shapes.append(tuple(shape))
+
+    @property
+    def size(self) -> int:
+        return self.slices[-1].stop if self.slices else 0
+
+
+class _Function:
+    """The checked function of the flat vector of differentiated values."""
+
+    def __init__(self, problem: Problem, x64: bool) -> None:
+        self.problem = problem
+        self.x64 = x64
+        self.jitted = bm.jit(problem.target)
+        self.args = [self._cast(x) for x in problem.inputs]
+        self.positions = _Layout()
+        base = []
+        for name, array in zip(problem.names, problem.variables):
+            value = dict((id(a), v) for a, v in problem.state).get(id(array))
+            value = np.asarray(array._value if value is None else value)
+            self.positions.add(name, value.shape)
+            base.append(np.asarray(value, np.float64).ravel())
+        for i in problem.argnums:
+            value = np.asarray(problem.inputs[i])
+            self.positions.add(f"arg{i}", value.shape)
+            base.append(np.asarray(value, np.float64).ravel())
+        self.z0 = np.concatenate(base) if base else np.zeros(0)
+        self.outputs = _Layout()
+        self.eps = np.finfo(np.float32).eps
+        self.calls = 0
+
+    def _cast(self, value: Any) -> Any:
+        value = jnp.asarray(value)
+        if self.x64 and jnp.issubdtype(value.dtype, jnp.complexfloating):
+            return value.astype(jnp.complex128)
+        if self.x64 and jnp.issubdtype(value.dtype, jnp.floating):
+            return value.astype(jnp.float64)
+        return value
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        p = self.problem
+        for array, value in p.state:
+            array._value = self._cast(value)
+        args = list(self.args)
+        n_vars = len(p.variables)
+        for k, (s, shape) in enumerate(
+            zip(self.positions.slices, self.positions.shapes)
+        ):
+            value = self._cast(np.asarray(z[s]).reshape(shape))
+            if k < n_vars:
+                p.variables[k]._value = value
+            else:
+                args[p.argnums[k - n_vars]] = value
+        out = self.jitted(*args)
+        self.calls += 1
+        if p.has_aux:
+            out = out[0]
+        leaves = jax.tree_util.tree_flatten_with_path(out)[0]
+        if not self.outputs.names:
+            for path, leaf in leaves:
+                self.outputs.add(jax.tree_util.keystr(path), np.shape(leaf))
+            if all(jnp.result_type(leaf) == jnp.float64 for _, leaf in leaves):
+                self.eps = np.finfo(np.float64).eps
+        flat = [np.asarray(leaf, np.float64).ravel() for _, leaf in leaves]
+        return np.concatenate(flat) if flat else np.zeros(0)
+
+
+def _steps(z: np.ndarray, power: float, eps: float) -> np.ndarray:
+    h = eps**power * np.maximum(1.0, np.abs(z))
+    return (z + h) - z  # exactly representable steps
+
+
+def _first(f: _Function, y0: np.ndarray) -> np.ndarray:
+    """``d y / d z`` of shape ``(len(y), len(z))`` by central differences."""
+    z0 = f.z0
+    steps = _steps(z0, 1 / 3, f.eps)
+    out = np.empty((y0.size, z0.size))
+    for k, h in enumerate(steps):
+        e = np.zeros_like(z0)
+        e[k] = h
+        out[:, k] = (f(z0 + e) - f(z0 - e)) / (2 * h)
+    return out
+
+
+def _second(f: _Function, y0: np.ndarray) -> np.ndarray:
+    """``d2 y / dz dz`` of shape ``(len(y), len(z), len(z))`` by central differences."""
+    z0 = f.z0
+    n = z0.size
+    steps = _steps(z0, 1 / 4, f.eps)
+    out = np.empty((y0.size, n, n))
+
+    def at(*moves: tuple[int, float]) -> np.ndarray:
+        z = z0.copy()
+        for k, h in moves:
+            z[k] += h
+        return f(z)
+
+    for j in range(n):
+        hj = steps[j]
+        out[:, j, j] = (at((j, hj)) - 2 * y0 + at((j, -hj))) / hj**2
+        for k in range(j + 1, n):
+            hk = steps[k]
+            block = (
+                at((j, hj), (k, hk))
+                - at((j, hj), (k, -hk))
+                - at((j, -hj), (k, hk))
+                + at((j, -hj), (k, -hk))
+            ) / (4 * hj * hk)
+            out[:, j, k] = out[:, k, j] = block
+    return out
+
+
+def _evaluate(problem: Problem, x64: bool) -> dict[tuple[str, str], np.ndarray]:
+    f = _Function(problem, x64)
+    y0 = f(f.z0)
+    pos, outs = f.positions, f.outputs
+    expected: dict[tuple[str, str], np.ndarray] = {}
+    if problem.kind in ("grad", "vector_grad"):
+        total = _first(_Summed(f), np.array([y0.sum()]))[0]
+        for name, s, shape in zip(pos.names, pos.slices, pos.shapes):
+            expected[(name, "")] = total[s].reshape(shape)
+    elif problem.kind in _JACOBIANS:
+        d = _first(f, y0)
+        for name, s, shape in zip(pos.names, pos.slices, pos.shapes):
+            for out, o, oshape in zip(outs.names, outs.slices, outs.shapes):
+                expected[(name, out)] = d[o, s].reshape(oshape + shape)
+    else:
+        h = _second(f, y0)
+        for a, sa, shape_a in zip(pos.names, pos.slices, pos.shapes):
+            for b, sb, shape_b in zip(pos.names, pos.slices, pos.shapes):
+                for out, o, oshape in zip(outs.names, outs.slices, outs.shapes):
+                    block = h[o][:, sa][:, :, sb]
+                    expected[(f"{a},{b}", out)] = block.reshape(
+                        oshape + shape_a + shape_b
+                    )
+    return expected
+
+
+class _Summed:
+    """``sum(f(z))``: what ``grad`` and ``vector_grad`` differentiate."""
+
+    def __init__(self, f: _Function) -> None:
+        self.f = f
+        self.z0 = f.z0
+        self.eps = f.eps
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        return np.array([self.f(z).sum()])
+
+
+def finite_differences(problem: Problem) -> dict[tuple[str, str], np.ndarray]:
+    """Every derivative of ``problem`` by central finite differences.
+
+    The function is evaluated in float64 (state and inputs cast up) when it runs that
+    way, else in its own precision; every Array of ``problem.state`` gets its
+    recorded value back before each call and after the last.
+
+    Args:
+        problem: the function, inputs and differentiated positions.
+
+    Returns:
+        ``(wrt, output) -> array`` in the table's naming: ``arg<i>`` or a variable
+        path for ``wrt`` (``row,col`` for Hessians), the output leaf's path.
+
+    Raises:
+        CheckError: the function cannot be evaluated outside the derivative.
+
+    Example:
+        >>> fd = finite_differences(Problem(lambda x: x ** 2, "jacfwd", [[3.0]], [0]))
+        >>> np.round(fd[("arg0", "")], 6).tolist()
+        [[6.0]]
+    """
+    after = [(a, a._value) for a, _ in problem.state]
+    try:
+        try:
+            with jax.enable_x64(True):
+                return _evaluate(problem, x64=True)
+        except Exception:
+            return _evaluate(problem, x64=False)
+    except Exception as err:
+        message = " ".join(str(err).split())
+        raise CheckError(
+            "diff.check",
+            f"cannot evaluate the function for finite differences "
+            f"({type(err).__name__}: {message}); set diff.check=false.",
+        ) from err
+    finally:
+        restore(after)
+
+
+def _errors(
+    results: Sequence[Any], expected: dict[tuple[str, str], np.ndarray]
+) -> dict[str, tuple[float, float]]:
+    """Per ``wrt``: the largest absolute error and the relative error."""
+    worst: dict[str, list[float]] = {}
+    for r in results:
+        if r.quantity != "grad":
+            continue
+        got = np.asarray(r.array, np.float64)
+        want = expected.get((r.wrt, r.output))
+        abs_err, scale = worst.setdefault(r.wrt, [0.0, 0.0])
+        if want is None or want.shape != got.shape:
+            worst[r.wrt] = [np.inf, scale]
+            continue
+        diff = np.max(np.abs(got - want), initial=0.0)
+        size = np.max(np.maximum(np.abs(got), np.abs(want)), initial=0.0)
+        worst[r.wrt] = [
+            float(np.maximum(abs_err, diff)),
+            float(np.maximum(scale, size)),
+        ]
+    out = {}
+    for wrt, (abs_err, scale) in worst.items():
+        if scale > 0 or np.isnan(scale):
+            rel = abs_err / scale
+        else:
+            rel = 0.0 if abs_err == 0 else np.inf
+        out[wrt] = (abs_err, float(rel))
+    return out
+
+
+def check_derivatives(
+    results: Sequence[Any], problem: Problem, tol: float | None = None
+) -> list[Any]:
+    """Compare the ``grad`` rows of ``results`` with finite differences.
+
+    Args:
+        results: the run's :class:`~runner.experiment.Result` s.
+        problem: what was differentiated.
+        tol: the largest relative error allowed; None only reports.
+
+    Returns:
+        ``check_abs_error`` and ``check_rel_error`` results, one of each per ``wrt``.
+
+    Raises:
+        CheckError: a relative error above ``tol`` (or not finite), keyed
+            ``diff.check_tol``.
+
+    Example:
+        >>> from runner.experiment import Result
+        >>> wrong = [Result("grad", "arg0", "", np.array(5.0))]
+        >>> problem = Problem(lambda x: x ** 2, "grad", [np.float32(2.0)], [0])
+        >>> [round(float(r.array), 6) for r in check_derivatives(wrong, problem)]
+        [1.0, 0.2]
+        >>> check_derivatives(wrong, problem, tol=1e-3)
+        Traceback (most recent call last):
+        ...
+        runner.errors.CheckError: diff.check_tol: finite differences disagree ...
+    """
+    from .experiment import Result
+
+    _check_tol(tol)
+    errors = _errors(results, finite_differences(problem))
+    rows = []
+    for wrt, (abs_err, rel) in errors.items():
+        rows.append(Result("check_abs_error", wrt, "", np.array(abs_err)))
+        rows.append(Result("check_rel_error", wrt, "", np.array(rel)))
+    if tol is not None:
+        bad = {w: e for w, e in errors.items() if not e[1] <= tol}
+        if bad:
+            wrt, (abs_err, rel) = max(
+                bad.items(), key=lambda kv: np.nan_to_num(kv[1][1], nan=np.inf)
+            )
+            raise CheckError(
+                "diff.check_tol",
+                f"finite differences disagree with the {problem.kind} w.r.t. {wrt}: "
+                f"relative error {rel:.3g} (absolute {abs_err:.3g}) exceeds {tol:g}; "
+                f"look for kinks, branches or custom derivatives in the model near "
+                f"these inputs, or raise diff.check_tol.",
+            )
+    return rows
+
+
+def _check_tol(tol: Any) -> None:
+    if tol is None:
+        return
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
+        raise CheckError(
+            "diff.check_tol",
+            f"expected a non-negative number or null, received {tol!r}; e.g. "
+            f"diff.check_tol=1e-4.",
+        )
+
+
+# -- NaN and Inf -------------------------------------------------------------------
+def nonfinite_rows(results: Sequence[Any]) -> list[Any]:
+    """A ``nonfinite_<quantity>`` row per result array holding NaN or Inf.
+
+    Args:
+        results: the run's :class:`~runner.experiment.Result` s.
+
+    Returns:
+        One result per flagged array, same ``wrt`` and ``output``, whose value is the
+        number of NaN/Inf elements.
+
+    Example:
+        >>> from runner.experiment import Result
+        >>> rows = nonfinite_rows([Result("grad", "arg0", "", np.array([1, np.inf]))])
+        >>> [(r.quantity, r.wrt, int(r.array)) for r in rows]
+        [('nonfinite_grad', 'arg0', 1)]
+    """
+    from .experiment import Result
+
+    rows = []
+    for r in results:
+        if r.quantity not in FLAGGED:
+            continue
+        array = np.asarray(r.array)
+        if not np.issubdtype(array.dtype, np.number):
+            continue
+        count = int(np.size(array) - np.isfinite(array).sum())
+        if count:
+            rows.append(Result(f"nonfinite_{r.quantity}", r.wrt, r.output,
+                               np.array(float(count))))  # fmt: skip
+    return rows
+
+
+def describe_nonfinite(row: Any) -> str:
+    """A sentence naming a ``nonfinite_*`` row's array.
+
+    Args:
+        row: a result made by :func:`nonfinite_rows`.
+
+    Returns:
+        e.g. ``"grad w.r.t. arg0 holds 1 NaN/Inf value(s)"``.
+
+    Example:
+        >>> from runner.experiment import Result
+        >>> describe_nonfinite(Result("nonfinite_value", "", "[1]", np.array(2.0)))
+        'value [1] holds 2 NaN/Inf value(s)'
+    """
+    what = row.quantity.removeprefix("nonfinite_")
+    where = f" w.r.t. {row.wrt}" if row.wrt else ""
+    output = f" {row.output}" if row.output else ""
+    return f"{what}{where}{output} holds {int(row.array)} NaN/Inf value(s)"
+
+
+def raise_on_nonfinite(results: Sequence[Any]) -> None:
+    """Fail (``output.fail_on_nonfinite``) when any result holds NaN or Inf.
+
+    Args:
+        results: the run's results, including its ``nonfinite_*`` rows.
+
+    Returns:
+        None when every value is finite.
+
+    Raises:
+        CheckError: naming the first flagged array, keyed ``output.fail_on_nonfinite``.
+
+    Example:
+        >>> from runner.experiment import Result
+        >>> raise_on_nonfinite([Result("grad", "arg0", "", np.array([1.0]))])
+    """
+    flagged = [r for r in results if r.quantity.startswith("nonfinite_")]
+    if flagged:
+        raise CheckError(
+            "output.fail_on_nonfinite",
+            f"{describe_nonfinite(flagged[0])}"
+            f"{f' (and {len(flagged) - 1} more array(s))' if len(flagged) > 1 else ''};"
+            f" move the inputs away from singular points (0 for sqrt or log, poles) "
+            f"or set output.fail_on_nonfinite=false to keep them.",
+        )
