@@ -198,6 +198,15 @@ def _plot(
         print(f"warning: output.plots: {record['plot_error']}", file=sys.stderr)
 
 
+def _plot_sweep(table: dict[str, Any], output_dir: Path) -> None:
+    """Draw ``sweep.png`` for a vectorized sweep's table (as for ``-m`` sweeps)."""
+    import pandas as pd
+
+    from .sweep import _plot
+
+    _plot(output_dir, pd.DataFrame(table))
+
+
 def run_job(
     cfg: DictConfig | dict[str, Any],
     output_dir: Path,
@@ -277,6 +286,8 @@ def run_job(
             print(f"warning: {describe_nonfinite(row)}; see the {row.quantity} "
                   f"rows, or set output.fail_on_nonfinite=true to fail.",
                   file=sys.stderr)  # fmt: skip
+    if output.get("plots", True) and not results:
+        _plot_sweep(table, output_dir)
     if output.get("plots", True) and results:
         _plot(results, output_dir, title, plain, record)
     record.update(status="ok", rows=len(table["value"]))

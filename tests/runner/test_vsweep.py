@@ -92,3 +92,23 @@ def test_bad_targets(params, key):
     with pytest.raises(ConfigError) as err:
         run_sweep(f1, [X, [10.0, 5.0]], SPEC, None, params)
     assert err.value.key == key
+
+
+def test_sweep_job_writes_one_table_and_a_plot(tmp_path):
+    from runner.job import run_job
+
+    cfg = {
+        "model": {"_target_": "models.neuro.FitzHughNagumo", "name": "fhn"},
+        "method": "vector_field",
+        "inputs": [[-1.0, 0.5]],
+        "diff": {"kind": "jacfwd"},
+        "sweep": {"model": {"current": [0.0, 0.5, 1.0]}, "chunk_size": 2},
+        "output": {"summary": False},
+        "compile_cache": None,
+    }
+    assert run_job(cfg, tmp_path) == 0
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "results.csv")
+    assert sorted(table["model.current"].unique()) == [0.0, 0.5, 1.0]
+    assert (tmp_path / "sweep.png").exists()
