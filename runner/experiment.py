@@ -183,8 +183,11 @@ def compute(
     prepared = prepare(model, inputs, diff, method)
     check = diff.check or diff.check_tol is not None
     before = snapshot(model) if check else []  # the state the derivative starts from
-    # One compiled program, not one per operation.
-    out = call(bm.jit(prepared.derivative), *prepared.inputs)
+    # One compiled program, not one per operation, shared by jobs of one structure.
+    from .compiled import cached_call, structure_key
+
+    key = structure_key(model, prepared.inputs, (repr(diff), method))
+    out = call(cached_call, key, model, prepared.derivative, prepared.inputs)
     results = prepared.label(out)
     if check:
         problem = problem_for(model, prepared.inputs, diff, method, before)
