@@ -125,6 +125,9 @@ def error_line(err: BaseException) -> str:
             group = found.group(1).split("/")[0]
             return (f"{group}: no config named {found.group(1)!r}; expected one of "
                     f"{', '.join(options) or '(none)'}.")  # fmt: skip
+    if isinstance(err, OSError) and err.filename:
+        return (f"hydra.run.dir: cannot write to {err.filename} ({err.strerror}); "
+                f"choose a writable hydra.run.dir (or hydra.sweep.dir).")  # fmt: skip
     if isinstance(err, OverrideParseException):
         first = text.splitlines()[0] if text else "cannot parse"
         return (f"overrides: {first}; quote values with spaces or brackets, e.g. "

@@ -336,8 +336,8 @@ def _resolve_grad_vars(model: Any, spec: Any) -> tuple[Any, list[str]]:
             )
         chosen = {_relative(model, k): v for k, v in found.items()}
         return chosen, sorted(chosen)
-    if isinstance(spec, str):
-        return _lookup(model, spec), [spec]
+    if isinstance(spec, str):  # a 1-tuple, so Hessian rows and columns stay apart
+        return (_lookup(model, spec),), [spec]
     if (
         isinstance(spec, (list, tuple))
         and spec

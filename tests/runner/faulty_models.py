@@ -1,0 +1,120 @@
+"""Models that misbehave on purpose, for the fault and bad-input tests.
+
+Configs name them as ``tests.runner.faulty_models.<name>`` with
+``allowed_targets: [tests.runner.faulty_models.]`` and the repository root on the
+Python path (``python -m runner`` run from the root has it).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+import runner.core as bm
+
+PREFIX = "tests.runner.faulty_models."
+
+
+def sleepy(x: Any) -> Any:
+    """``sum(x**2)``, after writing ``$FAULT_MARKER`` and sleeping ``$FAULT_SLEEP`` s.
+
+    Only inputs of at least ``$FAULT_MIN_SIZE`` elements (default 0) wait, so a
+    sweep can have quick points and a slow one.
+
+    Args:
+        x: an array.
+
+    Returns:
+        The sum of squares.
+
+    Example:
+        >>> float(sleepy(jnp.array([1.0, 2.0])))
+        5.0
+    """
+    if x.size < int(os.environ.get("FAULT_MIN_SIZE", "0")):
+        return (x**2).sum()
+    marker = os.environ.get("FAULT_MARKER")
+    if marker:
+        Path(marker).write_text("computing\n")
+    time.sleep(float(os.environ.get("FAULT_SLEEP", "0")))
+    return (x**2).sum()
+
+
+def sqrt_sum(x: Any) -> Any:
+    """``sum(sqrt(x))``: its gradient is infinite at 0.
+
+    Args:
+        x: an array of non-negative floats.
+
+    Returns:
+        The sum of square roots.
+
+    Example:
+        >>> float(sqrt_sum(jnp.array([4.0, 9.0])))
+        5.0
+    """
+    return jnp.sqrt(x).sum()
+
+
+@jax.custom_jvp
+def _square(x: Any) -> Any:
+    return x**2
+
+
+@_square.defjvp
+def _square_jvp(primals: Any, tangents: Any) -> Any:
+    (x,), (t,) = primals, tangents
+    return x**2, 3 * x * t  # wrong on purpose: the derivative is 2x
+
+
+def wrong_derivative(x: Any) -> Any:
+    """``sum(x**2)`` with a custom derivative that says ``3x`` instead of ``2x``.
+
+    Args:
+        x: an array.
+
+    Returns:
+        The sum of squares.
+
+    Example:
+        >>> float(bm.grad(wrong_derivative)(jnp.array(2.0)))
+        6.0
+    """
+    return _square(x).sum()
+
+
+def lookup(x: Any) -> Any:
+    """Raise ``KeyError`` whatever ``x`` is: a model that fails while computing.
+
+    Args:
+        x: anything.
+
+    Returns:
+        Never returns.
+
+    Example:
+        >>> lookup(1.0)
+        Traceback (most recent call last):
+        ...
+        KeyError: 'weights'
+    """
+    return {}["weights"]
+
+
+class Exploding(bm.Base):
+    """A model whose constructor raises.
+
+    Example:
+        >>> Exploding()
+        Traceback (most recent call last):
+        ...
+        RuntimeError: cannot load the weights file
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        raise RuntimeError("cannot load the weights file")
