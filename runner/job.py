@@ -18,6 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
@@ -25,7 +26,7 @@ import runner.core as bm
 
 from .build import DEFAULT_ALLOWED, build_inputs, build_model
 from .checks import describe_nonfinite, raise_on_nonfinite
-from .errors import ConfigError, RunnerError
+from .errors import CheckError, ConfigError, RunnerError
 from .experiment import DiffSpec, Result, compute, to_columns
 from .summary import print_summary
 from .tables import FORMATS, write_json, write_tables
@@ -164,6 +165,32 @@ def _check_output(output: dict[str, Any]) -> None:
         )
 
 
+def _refuse_check_in_sweep(diff: dict[str, Any]) -> None:
+    if diff.get("check") or diff.get("check_tol") is not None:
+        raise ConfigError(
+            "diff.check",
+            "finite-difference checks do not run inside a sweep block; check one "
+            "point, run the points as a -m sweep, or set diff.check=false and "
+            "diff.check_tol=null.",
+        )
+
+
+def _nonfinite_in_sweep(table: dict[str, Any], fail: bool) -> None:
+    """Warn about (or, with ``fail``, refuse) NaN/Inf values in a sweep's table."""
+    bad = int((~np.isfinite(np.asarray(table["value"], dtype=float))).sum())
+    if not bad:
+        return
+    if fail:
+        raise CheckError(
+            "output.fail_on_nonfinite",
+            f"the sweep's table holds {bad} NaN/Inf value(s); move the swept values "
+            f"away from singular points or set output.fail_on_nonfinite=false.",
+        )
+    print(f"warning: the sweep's table holds {bad} NaN/Inf value(s); "
+          f"output.fail_on_nonfinite=true makes this an error.",
+          file=sys.stderr)  # fmt: skip
+
+
 def _complete(output_dir: Path, config_hash: str, formats: Any) -> bool:
     """Whether ``output_dir`` holds a finished result of the config ``config_hash``."""
     try:
@@ -263,7 +290,9 @@ def run_job(
     try:
         _check_output(output)
         if plain.get("sweep"):
+            _refuse_check_in_sweep(plain.get("diff") or {})
             results, table = [], execute_sweep(plain)
+            _nonfinite_in_sweep(table, output.get("fail_on_nonfinite", False))
         else:
             results = execute(plain)
             if output.get("fail_on_nonfinite"):

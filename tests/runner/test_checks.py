@@ -250,6 +250,14 @@ def test_fail_on_nonfinite_fails_without_a_table(tmp_path, capsys, importable_te
     assert not (tmp_path / "results.csv").exists()
 
 
+def test_nonfinite_in_a_vectorized_sweep_warns(tmp_path, capsys, importable_tests):
+    cfg = _cfg()
+    cfg["sweep"] = {"inputs": {"0": [[1.0, 4.0], [0.0, 4.0]]}}
+    assert run_job(cfg, tmp_path) == 0
+    assert "warning: the sweep's table holds 1 NaN/Inf" in capsys.readouterr().err
+    assert (tmp_path / "results.csv").exists()
+
+
 def test_check_rows_reach_the_table_and_the_console(tmp_path, capsys):
     cfg = {"model": {"_target_": "models.tutorial.f1"}, "inputs": [X, Y],
            "diff": {"kind": "jacobian", "has_aux": True, "check": True},
