@@ -24,8 +24,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._base import iter_arrays
-from ._state import _STACK, Array, StateTrace, _record_write, unwrap
+from ._base import Base, iter_arrays
+from ._state import (
+    _STACK,
+    Array,
+    StateTrace,
+    _record_write,
+    _refuse_tracers,
+    unwrap,
+)
 
 __all__ = ["grad", "hessian", "jacfwd", "jacobian", "jacrev", "vector_grad"]
 
@@ -119,9 +126,12 @@ def _check_nargs(kind: str, argnums: tuple[int, ...], nargs: int) -> None:
 def _check_aux_pair(kind: str, out: Any) -> tuple[Any, Any]:
     if isinstance(out, (tuple, list)) and len(out) == 2:
         return out[0], out[1]
-    what = f"a {type(out).__name__}"
     if isinstance(out, (tuple, list)):
-        what += f" of length {len(out)}"
+        what = f"a {type(out).__name__} of length {len(out)}"
+    elif hasattr(out, "shape"):
+        what = f"a single array of shape {tuple(out.shape)}"
+    else:
+        what = f"a {type(out).__name__}"
     raise TypeError(
         f"{kind}(has_aux=True): the function must return a (value, aux) pair, but "
         f"it returned {what}; return `value, aux` or set has_aux=False."
@@ -166,7 +176,30 @@ def _owner_arrays(func: Any) -> list[Array]:
     if known_states is not None:
         return known_states()
     owner = getattr(func, "__self__", func)
-    return [array for _, array in iter_arrays(owner)]
+    found = [array for _, array in iter_arrays(owner)]
+    return found + _referenced_arrays(getattr(func, "__func__", func))
+
+
+def _referenced_arrays(func: Any) -> list[Array]:
+    """Arrays, and those of ``Base`` objects, that a function's code names directly.
+
+    Looks at closure cells and at the globals named in the code, so that ``jit``
+    knows the state of a closure before tracing; state reached only through other
+    functions is found while tracing instead.
+    """
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return []
+    objects = []
+    for cell in getattr(func, "__closure__", None) or ():
+        try:
+            objects.append(cell.cell_contents)
+        except ValueError:  # a cell not yet filled
+            continue
+    namespace = getattr(func, "__globals__", {})
+    objects += [namespace[name] for name in code.co_names if name in namespace]
+    objects = [obj for obj in objects if isinstance(obj, (Array, Base))]
+    return [array for _, array in iter_arrays(objects)]
 
 
 class _Transform:
@@ -197,6 +230,7 @@ class _Transform:
         if self.vars:
             jax_argnums = (0,) + jax_argnums
         self._written: list[Array] = []
+        self._n_external = 0
         self._apply = _jax_transform(kind, self._pure, jax_argnums, options)
         self.__doc__ = getattr(func, "__doc__", None)
 
@@ -216,7 +250,11 @@ class _Transform:
             out = unwrap(out)
             if self.kind == "grad":
                 _check_scalar(out)
-            self._written = list(trace.writes.values())
+            # Arrays made inside the function hold values of this level too (they
+            # may have been stored on an object); return them to write them back.
+            external = list(trace.external(trace.writes).values())
+            self._n_external = len(external)
+            self._written = external + list(trace.created.values())
             written = [a._value for a in self._written]
         return out, (out, aux, written)
 
@@ -229,17 +267,45 @@ class _Transform:
         try:
             grads, (value, aux, written) = self._apply(var_values, *args, **kwargs)
         except TypeError as err:
-            if "allow_int" in str(err):
+            # grad/jacrev mention allow_int; jacfwd (and hessian) say "real-valued".
+            if "allow_int" in str(err) or "requires real-valued inputs" in str(err):
                 self._explain_int(args)
             raise
-        for array, new in zip(self._written, written):
-            if _STACK:
+        n = self._n_external
+        _refuse_tracers(self._written[:n], written[:n])
+        for i, (array, new) in enumerate(zip(self._written, written)):
+            if _STACK and i < self._n_external:
                 _record_write(array)
             array._value = new
         self._written = []
-        if self.kind == "hessian":
-            grads = tuple(self._group(row) for row in grads)
-        return _assemble(self, self._group(grads), value, aux)
+        grads = self._regroup(grads, value, var_values, args)
+        return _assemble(self, grads, value, aux)
+
+    def _regroup(self, grads: Any, value: Any, var_values: Any, args: tuple) -> Any:
+        """Group JAX's per-position results into ``V``, ``A`` or ``(V, A)``.
+
+        ``grad`` and ``vector_grad`` give one tuple over the differentiated positions.
+        ``jacrev`` and ``jacfwd`` give that tuple at every leaf of the output, and
+        ``hessian`` gives, at every leaf of the output, a tuple over positions whose
+        entries hold, at every leaf of their position, a second tuple over positions.
+        """
+        if self.kind in ("grad", "vector_grad"):
+            return self._group(grads)
+        primals = [var_values] if self.vars else []
+        primals += [args[a] for a in self.arg_tuple]
+
+        def inner(_: Any, per_position: tuple[Any, ...]) -> Any:
+            return self._group(per_position)
+
+        def per_output_leaf(_: Any, per_position: tuple[Any, ...]) -> Any:
+            if self.kind == "hessian":
+                per_position = tuple(
+                    jax.tree_util.tree_map(inner, primal, rows)
+                    for primal, rows in zip(primals, per_position)
+                )
+            return self._group(per_position)
+
+        return jax.tree_util.tree_map(per_output_leaf, value, grads)
 
     def _group(self, per_position: tuple[Any, ...]) -> Any:
         """Group results per differentiated position into ``V``, ``A`` or ``(V, A)``."""

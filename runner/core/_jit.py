@@ -16,7 +16,14 @@ from typing import Any
 import jax
 
 from ._autograd import _check_callable, _normalize_grad_vars, _owner_arrays
-from ._state import _STACK, Array, StateTrace, _record_write, unwrap
+from ._state import (
+    _STACK,
+    Array,
+    StateTrace,
+    _record_write,
+    _refuse_tracers,
+    unwrap,
+)
 
 __all__ = ["jit"]
 
@@ -45,6 +52,7 @@ class _Jitted:
             static_argnums=tuple(a + 1 for a in static_argnums),
             static_argnames=tuple(static_argnames),
         )
+        self._created: list[Array] = []
         self.__doc__ = getattr(func, "__doc__", None)
         self.__wrapped__ = func
 
@@ -63,7 +71,10 @@ class _Jitted:
                 raise _NewStates(new)
             writes = trace.writes
             written = {i: a._value for i, a in enumerate(states) if id(a) in writes}
-        return out, written
+            # Arrays made while tracing hold tracers; return their values as well.
+            self._created = list(trace.created.values())
+            made = [a._value for a in self._created]
+        return out, written, made
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         for arg in args:  # a loop: cheaper than rebuilding args on every call
@@ -75,17 +86,32 @@ class _Jitted:
             values = [a.value for a in states]
         else:
             values = [a._value for a in states]
+        self._created = []
         try:
-            out, written = self._jitted(values, *args, **kwargs)
+            out, written, made = self._jitted(values, *args, **kwargs)
         except _NewStates as new:
             states.extend(new.arrays)
             return self(*args, **kwargs)
+        _refuse_tracers([states[i] for i in written], written.values())
         for i, value in written.items():
             array = states[i]
             if _STACK:
                 _record_write(array)
             array._value = value
+        if self._created:
+            self._adopt(made)
         return out
+
+    def _adopt(self, made: list[Any]) -> None:
+        """After a trace: give Arrays made in it their values; keep the owner's."""
+        created, self._created = self._created, []
+        for array, value in zip(created, made):
+            array._value = value
+        reachable = {id(a) for a in _owner_arrays(self.func)}
+        known = {id(a) for a in self.states}
+        for array in created:
+            if id(array) in reachable and id(array) not in known:
+                self.states.append(array)
 
 
 def jit(

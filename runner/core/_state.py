@@ -66,6 +66,26 @@ class StateTrace:
             parent.reads.update(self.external(self.reads))
 
 
+def _refuse_tracers(arrays: Any, values: Any) -> None:
+    """Refuse to store tracers in state when none of this package's traces is active.
+
+    That happens only under a JAX transform called directly (``jax.jit``,
+    ``jax.vmap``, ...) around code that writes state: the tracer would outlive it.
+    """
+    if _STACK:
+        return
+    for array, value in zip(arrays, values):
+        if isinstance(value, jax.core.Tracer):
+            name = type(array).__name__
+            raise TypeError(
+                f"{name}.value: received a traced value outside the runner.core "
+                f"transforms (is a jax transform such as jax.jit, jax.vmap or "
+                f"jax.grad applied directly to code that writes state?); it would "
+                f"outlive that transform. Use bm.jit/bm.grad/... instead, or do not "
+                f"write state inside it."
+            )
+
+
 def _record_write(array: Array) -> None:
     trace = _STACK[-1]
     trace.originals.setdefault(id(array), (array, array._value))
@@ -78,6 +98,17 @@ def unwrap(x: Any) -> Any:
         return x.value
     if isinstance(x, (list, tuple, dict)):
         return jax.tree_util.tree_map(unwrap, x, is_leaf=_is_array)
+    return x
+
+
+def _strong(x: Any) -> Any:
+    """``x`` without JAX's weak type, so that state keeps one jit signature.
+
+    A weakly typed value (``jnp.asarray(0.0)``) and a strongly typed one of the same
+    dtype are different ``jit`` inputs; stored state is always strongly typed.
+    """
+    if getattr(x, "weak_type", False):
+        return jnp.asarray(x, dtype=x.dtype)
     return x
 
 
@@ -132,7 +163,7 @@ class Array:
     def __init__(self, value: Any, dtype: Any = None) -> None:
         if isinstance(value, Array):
             value = value.value
-        self._value = jnp.asarray(value, dtype=dtype)
+        self._value = _strong(jnp.asarray(value, dtype=dtype))
         if _STACK:
             _STACK[-1].created[id(self)] = self
 
@@ -148,6 +179,8 @@ class Array:
         new = self._check_assign(new)
         if _STACK:
             _record_write(self)
+        else:
+            _refuse_tracers([self], [new])
         self._value = new
 
     def _check_assign(self, new: Any) -> Any:
@@ -158,6 +191,7 @@ class Array:
             new = jnp.asarray(new, dtype=old.dtype)
         elif not isinstance(new, jax.Array):
             new = jnp.asarray(new)
+        new = _strong(new)
         if new.shape != old.shape:
             raise ValueError(
                 f"{type(self).__name__}.value: expected shape {old.shape}, received "
