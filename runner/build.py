@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -56,6 +57,8 @@ def check_targets(node: Any, key: str, allowed: Sequence[str]) -> None:
 def _call_target(node: dict[str, Any], key: str) -> tuple[Any, dict[str, Any]]:
     """Import ``node['_target_']`` and build it: classes are called, functions bound."""
     target = node["_target_"]
+    quiet = logging.getLogger("hydra.utils")  # it logs the failure over 3 lines
+    was_disabled, quiet.disabled = quiet.disabled, True
     try:
         obj = get_object(target)
     except Exception as err:
@@ -65,6 +68,8 @@ def _call_target(node: dict[str, Any], key: str) -> tuple[Any, dict[str, Any]]:
             f"cannot import {target!r} ({type(cause).__name__}: {cause}); check the "
             f"module path and that the module is importable.",
         ) from err
+    finally:
+        quiet.disabled = was_disabled
     kwargs = {
         k: _call_target(v, f"{key}.{k}")
         if isinstance(v, dict) and "_target_" in v

@@ -331,8 +331,11 @@ def _resolve_grad_vars(model: Any, spec: Any) -> tuple[Any, list[str]]:
     if isinstance(spec, str) and spec in SELECTORS:
         found = getattr(model, SELECTORS[spec])()
         if not found:
+            arrays = [_relative(model, p) for p, _ in bm.iter_arrays(model)]
             raise ConfigError(
-                "diff.grad_vars", f"{spec} selected no variables of {model.name}."
+                "diff.grad_vars",
+                f"{spec} selected no variables of {model.name}; name its Arrays "
+                f"instead (available: {', '.join(arrays) or '(none)'}).",
             )
         chosen = {_relative(model, k): v for k, v in found.items()}
         return chosen, sorted(chosen)
@@ -388,8 +391,8 @@ def _check_argnums(argnums: Any, nargs: int, default: bool) -> Any:
     if not items or len(set(map(repr, items))) != len(items):
         raise ConfigError(
             "diff.argnums",
-            f"expected distinct input positions, received {argnums!r}; list each "
-            f"position once (or null).",
+            f"expected one or more distinct input positions, received {argnums!r}; "
+            f"list each position once, or null for the default.",
         )
     for a in items:
         if isinstance(a, bool) or not isinstance(a, int) or not 0 <= a < nargs:

@@ -71,7 +71,8 @@ JOBS = [
     job("argnums string", ("diff.argnums:", "received 'x'"), diff={"argnums": "x"}),
     job("argnums repeated", ("diff.argnums:", "distinct", "[0, 0]"),
         diff={"argnums": [0, 0]}),
-    job("argnums empty", ("diff.argnums:", "received []"), diff={"argnums": []}),
+    job("argnums empty", ("diff.argnums:", "one or more", "received []"),
+        diff={"argnums": []}),
     job("grad_vars missing", ("diff.grad_vars:", "'c' names nothing", "a, b"),
         model=F, inputs=[10.0], diff={"kind": "grad", "grad_vars": "c"}),
     job("grad_vars not an Array",
@@ -83,7 +84,8 @@ JOBS = [
         diff={"grad_vars": "x"}),
     job("grad_vars wrong type", ("diff.grad_vars:", "received 3"),
         model=F, inputs=[10.0], diff={"kind": "grad", "grad_vars": 3}),
-    job("grad_vars selects nothing", ("diff.grad_vars:", "@train_vars selected no"),
+    job("grad_vars selects nothing",
+        ("diff.grad_vars:", "@train_vars selected no", "available: x, y"),
         model={"_target_": "models.tutorial.Polynomial", "name": "P"}, inputs=[],
         diff={"kind": "vector_grad", "grad_vars": "@train_vars"}),
     job("has_aux without aux", ("diff.has_aux:", "(value, aux) pair", "has_aux=False"),
@@ -180,10 +182,11 @@ def importable_tests(monkeypatch):
 
 
 @pytest.mark.parametrize("case", JOBS, ids=lambda c: c.id)
-def test_job(case, tmp_path, capsys, importable_tests):
+def test_job(case, tmp_path, capsys, caplog, importable_tests):
     out_dir = tmp_path / "job"
     assert run_job(_config(case), out_dir) == 1
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert out == "" and not caplog.records  # nothing else said, nothing logged
     _assert_one_line(err.removeprefix("error: "), case.words)
     assert err.startswith("error: ")
     assert json.loads((out_dir / "run.json").read_text())["status"] == "failed"
@@ -297,6 +300,8 @@ CLI = [
          ("diff.kindd:", "not in 'DiffConfig'")),
     Case("unreadable YAML", ["--config-dir", "{broken}", "+exp=broken"],
          ("exp: cannot read", "broken.yaml (line 5, column 5)", "YAML syntax")),
+    Case("unknown module (CLI)", ["+exp=grad", "model._target_=models.nope.f"],
+         ("model._target_: cannot import 'models.nope.f'", "ModuleNotFoundError")),
     Case("output directory not writable", ["+exp=grad", "hydra.run.dir={blocker}/x"],
          ("hydra.run.dir: cannot write", "Not a directory")),
 ]  # fmt: skip
@@ -328,6 +333,7 @@ def test_cli(case, tmp_path):
     assert proc.returncode != 0
     assert proc.stderr.startswith("error: ")
     _assert_one_line(proc.stderr.removeprefix("error: "), case.words)
+    assert proc.stdout == ""  # no log lines or reports besides the one line
     assert not list(tmp_path.rglob("results.*"))
 
 
