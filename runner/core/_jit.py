@@ -74,7 +74,8 @@ class _Jitted:
             # Arrays made while tracing hold tracers; return their values as well.
             self._created = list(trace.created.values())
             made = [a._value for a in self._created]
-        return out, written, made
+        # A read-only function returns no extra outputs: less to flatten per call.
+        return out, ((written, made) if written or made else None)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         for arg in args:  # a loop: cheaper than rebuilding args on every call
@@ -86,21 +87,27 @@ class _Jitted:
             values = [a.value for a in states]
         else:
             values = [a._value for a in states]
-        self._created = []
         try:
-            out, written, made = self._jitted(values, *args, **kwargs)
+            out, extra = self._jitted(values, *args, **kwargs)
         except _NewStates as new:
+            self._created = []
             states.extend(new.arrays)
             return self(*args, **kwargs)
+        if extra is not None:  # the common read-only call skips all of this
+            written, made = extra
+            self._write_back(written)
+            if self._created:  # only right after a trace
+                self._adopt(made)
+        return out
+
+    def _write_back(self, written: dict[int, Any]) -> None:
+        states = self.states
         _refuse_tracers([states[i] for i in written], written.values())
         for i, value in written.items():
             array = states[i]
             if _STACK:
                 _record_write(array)
             array._value = value
-        if self._created:
-            self._adopt(made)
-        return out
 
     def _adopt(self, made: list[Any]) -> None:
         """After a trace: give Arrays made in it their values; keep the owner's."""
