@@ -3,9 +3,12 @@
 The Arrays a function touches become inputs of one ``jax.jit`` function, and the
 values it writes become outputs, keyed by their index in the known-state list so
 that the output structure itself says what to write back. The known states start
-as every Array reachable from the function's owner (and the ``grad_vars`` of a
-transform); an Array first met while tracing aborts that trace, joins the list and
-the call is traced again, so a new input signature is traced once.
+as every Array reachable from the function's owner, from the Arrays and ``Base``
+objects its code names (closure cells and globals), and the ``grad_vars`` of a
+transform; an Array first met while tracing aborts that trace, joins the list and
+the call is traced again, so a new input signature is traced once (twice when state
+is reached only through another function). Arrays made while tracing get concrete
+values after the call; those then reachable from the owner become known states.
 """
 
 from __future__ import annotations
@@ -93,6 +96,9 @@ class _Jitted:
             self._created = []
             states.extend(new.arrays)
             return self(*args, **kwargs)
+        except BaseException:
+            self._created = []  # a trace that failed later must not adopt anything
+            raise
         if extra is not None:  # the common read-only call skips all of this
             written, made = extra
             self._write_back(written)

@@ -8,6 +8,7 @@ leave a traced value behind in state, whatever the test does.
 from __future__ import annotations
 
 import sys
+import warnings
 import weakref
 from pathlib import Path
 
@@ -15,6 +16,16 @@ import jax
 import pytest
 
 from runner.core import _state
+
+# When a property fails, Hypothesis imports its patch writer, which imports a
+# module that warns on import; with warnings as errors that would abort the whole
+# session instead of reporting the failure. Import it here, warnings ignored.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    try:
+        import hypothesis.extra._patching  # noqa: F401
+    except ImportError:
+        pass
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # ``tests.strategies`` when pytest runs from elsewhere

@@ -343,3 +343,57 @@ def test_jit_uses_the_stored_cache_on_later_calls():
     np.testing.assert_allclose(f(x2), jnp.sum(W0 * x1 * W0), rtol=1e-6)
     lazy.cache.value = jnp.ones(3)
     np.testing.assert_allclose(f(x2), jnp.sum(W0), rtol=1e-6)
+
+
+def test_scalar_state_made_from_a_python_float_does_not_retrace():
+    # bm.Variable(0.0) must not be weakly typed, or the strongly typed value that
+    # the first call writes back would be a new jit signature.
+    runs = []
+    count = bm.Variable(0.0)
+
+    def step(x):
+        runs.append(1)
+        count.value = count + x
+        return count.value
+
+    f = bm.jit(step)
+    for _ in range(3):
+        f(jnp.float32(1.0))
+    assert len(runs) == 1 and float(count.value) == 3.0
+
+
+# -- JAX transforms applied directly ------------------------------------------------
+def test_raw_jax_transforms_may_not_leave_tracers_in_state():
+    net = Net()
+    before = {k: v.value for k, v in net.vars().items()}
+    with pytest.raises(TypeError, match=r"Variable\.value: received a traced value"):
+        jax.jit(net.loss)(X0)  # loss writes net.steps
+
+    def remember(x):
+        net.steps.value = bm.sum(x)  # a value that depends on the batched input
+        return bm.sum(x * net.w)
+
+    with pytest.raises(TypeError, match=r"outside the runner\.core transforms"):
+        jax.vmap(bm.grad(remember))(jnp.stack([X0, X0]))
+    with pytest.raises(TypeError, match=r"outside the runner\.core transforms"):
+        jax.jit(bm.jit(net.loss))(X0)
+    for key, var in net.vars().items():
+        assert var.value is before[key], key
+
+
+def test_raw_jax_transforms_of_read_only_functions_work():
+    # Per-example gradients: d/dx twin_loss for each row, state untouched.
+    net = Net()
+
+    def read_only(x):
+        h = bm.tanh(net.w * x + net.b)
+        return bm.sum(h * h)
+
+    xs = jnp.stack([X0, 2 * X0, -X0])
+    per_example = jax.vmap(bm.grad(read_only))(xs)
+    expected = jax.vmap(jax.grad(twin_loss, argnums=2), in_axes=(None, None, 0))(
+        W0, B0, xs
+    )
+    np.testing.assert_allclose(per_example, expected, rtol=1e-6)
+    np.testing.assert_allclose(jax.jit(bm.jit(read_only))(X0), twin_loss(W0, B0, X0))
+    assert_all_concrete(net)
