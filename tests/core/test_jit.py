@@ -62,6 +62,7 @@ def test_traces_once_per_input_signature():
     loss = bm.jit(net.loss)
     for _ in range(4):
         loss(X0)
+        assert_all_concrete(net)
     assert net.traces == 1
     loss(jnp.ones((2, 3)))  # a new shape
     assert net.traces == 2
@@ -83,6 +84,7 @@ def test_jit_of_grad_traces_once_and_matches_jax():
         np.testing.assert_allclose(gw, rw, rtol=1e-6)
         np.testing.assert_allclose(gb, rb, rtol=1e-6)
         np.testing.assert_allclose(value, rv, rtol=1e-6)
+        assert_all_concrete(net)
     assert net.traces == 1
     assert float(net.steps.value) == 3.0
     assert_all_concrete(net)

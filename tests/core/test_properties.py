@@ -161,7 +161,7 @@ def test_transforms_of_the_model_equal_jax_on_the_twin(problem, kind):
     assert float(model.t.value) == t
 
 
-@examples(10)
+@examples(15)
 @given(problem=problems())
 def test_forward_and_reverse_jacobians_agree(problem):
     # Both inside one bm.jit: one compilation per example, and jit of transforms.
@@ -205,7 +205,7 @@ def test_gradient_matches_finite_differences(problem, data):
     assert abs(finite - analytic) <= 2e-2 * (1.0 + abs(analytic))
 
 
-@examples(8)
+@examples(10)
 @given(problem=problems(containers=[None]))
 def test_check_grads_through_our_gradient(problem):
     # jax.test_util.check_grads compares JAX's derivatives of our gradient function
@@ -221,7 +221,7 @@ def test_check_grads_through_our_gradient(problem):
     )
 
 
-@examples(10)
+@examples(15)
 @given(
     problem=problems(),
     wrap=st.sampled_from(["grad", "vector_grad", "jacrev", "jacfwd", "hessian", "jit"]),
