@@ -1,4 +1,4 @@
-"""Models and functions that experiment configs name (``_target_: models.<module>.<name>``).
+"""Models and functions that configs name: ``_target_: models.<module>.<name>``.
 
 They use ``runner.core`` only, like any user model would.
 """

@@ -12,7 +12,7 @@ import runner.core as bm
 
 
 class FitzHughNagumo(bm.Base):
-    """The FitzHugh–Nagumo neuron: ``v' = v - v^3/3 - w + I``, ``w' = (v + a - b w)/tau``.
+    """FitzHugh–Nagumo neuron: ``v' = v - v^3/3 - w + I``, ``w' = (v + a - b w)/tau``.
 
     Its Jacobian is ``[[1 - v^2, -1], [1/tau, -b/tau]]``.
 

@@ -39,7 +39,7 @@ def sin_product(a: Any, b: Any) -> Any:
 
 
 def f1(x: Any, y: Any) -> tuple[Any, Any]:
-    """The tutorial's Jacobian example: four outputs of ``x`` (3) and ``y`` (2), aux ``a``.
+    """The tutorial's Jacobian example: 4 outputs of ``x`` (3) and ``y`` (2), aux ``a``.
 
     Example:
         >>> r, a = f1(bm.array([1.0, 2.0, 3.0]), bm.array([10.0, 5.0]))
