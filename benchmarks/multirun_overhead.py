@@ -1,0 +1,185 @@
+"""Per-job wall time of a Hydra multirun (basic launcher), cold and warm compile cache.
+
+The sweep is 100 jobs of a small experiment, the gradient of ``a * 2 + b``
+(``+exp=grad``) at ``a = 0, 1, ..., 99``, with plots and the console summary off::
+
+    python -m runner -m +exp=grad 'inputs.0=0.0,1.0,...,99.0' \\
+        output.plots=false output.summary=false \\
+        compile_cache=CACHE hydra.sweep.dir=TMP
+
+Each round runs it twice with the same ``CACHE``: first with a fresh, empty
+directory (cold: the first job compiles), then again (warm: the compiled program
+is read from the cache). The whole command is timed, from the repository root,
+including start-up and the aggregate table written at the end. A single run
+(``python -m runner +exp=grad``, warm cache) is timed in the same rounds, as the
+fixed cost every command pays.
+
+Printed per variant (medians over the rounds): the command's wall time, per-job
+time (wall / jobs), the marginal per-job time ((wall - single run) / (jobs - 1)),
+and the median time spent inside ``runner.job.run_job`` per job (``seconds`` of
+each job's ``run.json``: building the model, computing, writing the tables), so
+the rest of each job's time is Hydra's (composing the job's config, setting up its
+directory and logging). Every sweep is checked first: all jobs ok, gradient 2.
+
+Run from the repository root (CPU only)::
+
+    python benchmarks/multirun_overhead.py           # 3 rounds of 100 jobs, ~8 min
+    python benchmarks/multirun_overhead.py --quick   # 1 round of 20 jobs, ~1 min
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OFF = ["output.plots=false", "output.summary=false"]
+
+
+def machine():
+    info = Path("/proc/cpuinfo")
+    lines = info.read_text().splitlines() if info.exists() else []
+    models = [
+        ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")
+    ]
+    cpu = models[0] if models else platform.processor() or "unknown CPU"
+    code = "import jax, hydra; print(jax.__version__, hydra.__version__)"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout.split()
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"jax {out[0]}, hydra-core {out[1]}"
+    )
+
+
+def run(cmd, label):
+    """Run ``cmd`` from the repository root; return its wall time in seconds."""
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
+        raise SystemExit(f"{label} failed (exit {proc.returncode}):\n{tail}")
+    return seconds
+
+
+def check_sweep(sweep_dir, jobs):
+    """Job seconds (inside ``run_job``) of a finished sweep; raise if it is wrong."""
+    import pandas as pd
+
+    frame = pd.read_csv(sweep_dir / "results.csv", keep_default_na=False)
+    grads = frame[frame["quantity"] == "grad"]
+    if frame["job"].nunique() != jobs or (frame["status"] != "ok").any():
+        raise SystemExit(f"{sweep_dir}: expected {jobs} ok jobs")
+    if len(grads) != jobs or not (grads["value"] == 2.0).all():
+        raise SystemExit(f"{sweep_dir}: expected a gradient of 2.0 per job")
+    records = [
+        json.loads((sweep_dir / str(j) / "run.json").read_text()) for j in range(jobs)
+    ]
+    return [r["seconds"] for r in records]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short smoke run")
+    quick = parser.parse_args().quick
+    jobs, rounds = (20, 1) if quick else (100, 3)
+    values = ",".join(str(float(a)) for a in range(jobs))
+
+    print(f"machine: {machine()}")
+    print(
+        f"command: python -m runner -m +exp=grad 'inputs.0=0.0,1.0,...,"
+        f"{jobs - 1:.1f}' {' '.join(OFF)} compile_cache=CACHE hydra.sweep.dir=TMP"
+    )
+    tmp = Path(tempfile.mkdtemp(prefix="bench-multirun-"))
+    walls = {"cold": [], "warm": [], "single": []}
+    inside = {"cold": [], "warm": []}
+    first = {"cold": [], "warm": []}
+    try:
+        single_cache = tmp / "single-cache"
+        single = [
+            sys.executable,
+            "-m",
+            "runner",
+            "+exp=grad",
+            *OFF,
+            f"compile_cache={single_cache}",
+        ]
+        run([*single, f"hydra.run.dir={tmp / 'single-warmup'}"], "single warm-up")
+        for r in range(rounds):
+            cache = tmp / f"cache-{r}"
+            cache.mkdir()
+            steps = ["single", "cold", "warm"] if r % 2 else ["cold", "warm", "single"]
+            for step in steps:
+                out = tmp / f"{step}-{r}"
+                if step == "single":
+                    cmd = [*single, f"hydra.run.dir={out}"]
+                    walls[step].append(run(cmd, step))
+                    continue
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "runner",
+                    "-m",
+                    "+exp=grad",
+                    f"inputs.0={values}",
+                    *OFF,
+                    f"compile_cache={cache}",
+                    f"hydra.sweep.dir={out}",
+                ]
+                walls[step].append(run(cmd, f"{step} multirun"))
+                seconds = check_sweep(out, jobs)
+                inside[step].append(statistics.median(seconds))
+                first[step].append(seconds[0])
+            print(f"round {r + 1}/{rounds} done", file=sys.stderr, flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    single_s = statistics.median(walls["single"])
+    print(
+        f"\n{jobs} jobs per multirun, medians of {rounds} round(s); single run "
+        f"(+exp=grad, warm cache): {single_s:.2f} s"
+    )
+    line = "{:<14}{:>10}{:>14}{:>16}{:>16}{:>16}"
+    print(
+        line.format(
+            "cache", "wall s", "per job ms", "marginal ms", "run_job ms", "job 0 ms"
+        )
+    )
+    for step in ("cold", "warm"):
+        wall = statistics.median(walls[step])
+        print(
+            line.format(
+                step,
+                f"{wall:.2f}",
+                f"{wall / jobs * 1e3:.0f}",
+                f"{(wall - single_s) / (jobs - 1) * 1e3:.0f}",
+                f"{statistics.median(inside[step]) * 1e3:.0f}",
+                f"{statistics.median(first[step]) * 1e3:.0f}",
+            )
+        )
+    cold, warm = (statistics.median(walls[s]) for s in ("cold", "warm"))
+    print(
+        "\nper job ms = wall / jobs; marginal ms = (wall - single run) / (jobs - 1);"
+        "\nrun_job ms = median time inside runner.job.run_job per job (run.json);"
+        "\njob 0 ms = the first job's run_job time (it compiles, or reads the cache)."
+        f"\ncold / warm wall: {cold / warm:.3f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
