@@ -51,35 +51,47 @@ def _round(values: np.ndarray, digits: int) -> np.ndarray:
     return np.where(np.isfinite(values), np.round(values * factor) / factor, values)
 
 
+_NUMERIC = {"f": "float64", "i": "int64", "u": "uint64"}
+
+
+def _arrow_column(column: np.ndarray) -> Any:
+    """One Arrow column, built from buffers where possible.
+
+    ``pyarrow.array`` imports pandas (half a second) to inspect its input; numeric
+    columns and text columns without nulls are built from their bytes instead.
+    """
+    import pyarrow as pa
+
+    kind = column.dtype.kind
+    if kind in _NUMERIC:
+        data = np.ascontiguousarray(column, dtype=_NUMERIC[kind])
+        return pa.Array.from_buffers(
+            pa.type_for_alias(_NUMERIC[kind]), len(data), [None, pa.py_buffer(data)]
+        )
+    if kind in "OU" and all(isinstance(v, str) for v in column):
+        encoded = [v.encode() for v in column]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in encoded], out=offsets[1:])
+        return pa.LargeStringArray.from_buffers(
+            len(encoded), pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))
+        ).cast(pa.string())
+    cells = [None if v is None or v != v else v for v in column]  # NaN: null
+    try:
+        return pa.array(cells)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: as text
+        return pa.array([None if v is None else str(v) for v in cells])
+
+
 def _arrow_table(columns: Mapping[str, Any], precision: int | None = None) -> Any:
     import pyarrow as pa
 
     arrays = {}
     for name, column in columns.items():
         column = np.asarray(column)
-        if column.dtype == object:
-            cells = [None if v is None or v != v else v for v in column]  # NaN: null
-            try:
-                arrays[name] = pa.array(cells)
-            except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: as text
-                arrays[name] = pa.array([None if v is None else str(v) for v in cells])
-            continue
-        if precision is not None and np.issubdtype(column.dtype, np.floating):
+        if precision is not None and column.dtype.kind == "f":
             column = _round(column.astype(np.float64), int(precision))
-        arrays[name] = pa.array(column)
+        arrays[name] = _arrow_column(column)
     return pa.table(arrays)
-
-
-def _write_csv(path: Path, columns: Mapping[str, Any], precision: int | None) -> None:
-    import pyarrow.csv
-
-    pyarrow.csv.write_csv(_arrow_table(columns, precision), path)
-
-
-def _write_parquet(path: Path, columns: Mapping[str, Any]) -> None:
-    import pyarrow.parquet
-
-    pyarrow.parquet.write_table(_arrow_table(columns), path)
 
 
 def write_tables(
@@ -111,9 +123,14 @@ def write_tables(
     """
     columns = {str(k): list(v) if not hasattr(v, "dtype") else v
                for k, v in dict(columns).items()}  # fmt: skip
+    import pyarrow.csv
+    import pyarrow.parquet
+
+    table = _arrow_table(columns)
+    rounded = table if precision is None else _arrow_table(columns, precision)
     writers = {
-        "csv": lambda p: _write_csv(p, columns, precision),
-        "parquet": lambda p: _write_parquet(p, columns),
+        "csv": lambda p: pyarrow.csv.write_csv(rounded, p),
+        "parquet": lambda p: pyarrow.parquet.write_table(table, p),
     }
     written = []
     for fmt in formats:

@@ -88,6 +88,8 @@ def _cell(value: np.ndarray) -> Any:
     """A swept value as a table cell: a float, or compact JSON for arrays."""
     if value.ndim == 0:
         return float(value)
+    if value.ndim == 1:  # what json.dumps gives, several times faster
+        return "[" + ",".join(map(repr, value.tolist())) + "]"
     return json.dumps(value.tolist(), separators=(",", ":"))
 
 
