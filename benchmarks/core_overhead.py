@@ -24,8 +24,6 @@ Run from the repository root::
 
 import argparse
 import gc
-import os
-import platform
 import statistics
 import sys
 import time
@@ -36,6 +34,8 @@ import jax.numpy as jnp
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import cpu  # noqa: E402
+
 import runner.core as bm  # noqa: E402
 
 JIT_TARGET, EAGER_TARGET = 1.10, 1.25
@@ -127,13 +127,7 @@ def check_equal(name, got, want):
 
 
 def machine():
-    info = Path("/proc/cpuinfo")
-    lines = info.read_text().splitlines() if info.exists() else []
-    models = [
-        ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")
-    ]
-    cpu = models[0] if models else platform.processor() or "unknown CPU"
-    return f"{cpu}, {os.cpu_count()} cores, jax {jax.__version__}, {jax.devices()[0]}"
+    return f"{cpu()}, jax {jax.__version__}, {jax.devices()[0]}"
 
 
 def main():

@@ -29,51 +29,15 @@ Run from the repository root (CPU only)::
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import machine, run  # noqa: E402
+
 OFF = ["output.plots=false", "output.summary=false"]
-
-
-def machine():
-    info = Path("/proc/cpuinfo")
-    lines = info.read_text().splitlines() if info.exists() else []
-    models = [
-        ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")
-    ]
-    cpu = models[0] if models else platform.processor() or "unknown CPU"
-    code = "import jax, hydra; print(jax.__version__, hydra.__version__)"
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    ).stdout.split()
-    return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"jax {out[0]}, hydra-core {out[1]}"
-    )
-
-
-def run(cmd, label):
-    """Run ``cmd`` from the repository root; return its wall time in seconds."""
-    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
-        raise SystemExit(f"{label} failed (exit {proc.returncode}):\n{tail}")
-    return seconds
 
 
 def check_sweep(sweep_dir, jobs):
@@ -127,7 +91,7 @@ def main():
                 out = tmp / f"{step}-{r}"
                 if step == "single":
                     cmd = [*single, f"hydra.run.dir={out}"]
-                    walls[step].append(run(cmd, step))
+                    walls[step].append(run(cmd, step)[0])
                     continue
                 cmd = [
                     sys.executable,
@@ -140,7 +104,7 @@ def main():
                     f"compile_cache={cache}",
                     f"hydra.sweep.dir={out}",
                 ]
-                walls[step].append(run(cmd, f"{step} multirun"))
+                walls[step].append(run(cmd, f"{step} multirun")[0])
                 seconds = check_sweep(out, jobs)
                 inside[step].append(statistics.median(seconds))
                 first[step].append(seconds[0])

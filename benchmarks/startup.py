@@ -28,19 +28,16 @@ Run from the repository root (CPU only)::
 
 import argparse
 import json
-import os
-import platform
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import machine, run  # noqa: E402
+
 TARGET = 1.5
 HEAVY = [
     "matplotlib",
@@ -56,11 +53,11 @@ HEAVY = [
 TIMED = ["jax", "hydra", "omegaconf", "runner.cli", "rich.console", *HEAVY]
 MARK = "@@imports@@"
 
-# Runs ``python -m runner ARGS`` in this process, then prints, for every module of
+# Runs the runner's main() on ARGS in this process, then prints, for every module of
 # HEAVY that got imported, where its first import came from.
 SPY = textwrap.dedent(
     """
-    import json, os, runpy, sys, traceback
+    import json, os, sys, traceback
     HEAVY, MARK, ARGS = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3:]
     first = {}
 
@@ -85,47 +82,13 @@ SPY = textwrap.dedent(
 
     sys.meta_path.insert(0, Spy())
     sys.argv = ["runner", *ARGS]
-    try:
-        runpy.run_module("runner", run_name="__main__", alter_sys=True)
-    except SystemExit as stop:
-        if stop.code:
-            raise
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    from runner.cli import main  # what python -m runner runs, minus its fast exit
+    if main():
+        raise SystemExit(1)
     print(MARK + json.dumps(first))
     """
 )
-
-
-def machine():
-    info = Path("/proc/cpuinfo")
-    lines = info.read_text().splitlines() if info.exists() else []
-    models = [
-        ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")
-    ]
-    cpu = models[0] if models else platform.processor() or "unknown CPU"
-    code = "import jax, hydra; print(jax.__version__, hydra.__version__)"
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    ).stdout.split()
-    return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"jax {out[0]}, hydra-core {out[1]}"
-    )
-
-
-def run(cmd, label):
-    """Run ``cmd`` from the repository root; return (wall seconds, stdout, stderr)."""
-    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
-        raise SystemExit(f"{label} failed (exit {proc.returncode}):\n{tail}")
-    return seconds, proc.stdout, proc.stderr
 
 
 def import_times(stderr):

@@ -50,20 +50,16 @@ points for the large sweep, and 2 rounds instead of 5.
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
+from _common import machine, run  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 START, STOP = [1.0, 1.0], [10.0, 5.0]
 MULTIRUN_TARGET, RAW_TARGET = 40.0, 1.5
 COLUMNS = [
@@ -148,42 +144,6 @@ RAW_SCRIPT = textwrap.dedent('''
     })
     pyarrow.csv.write_csv(table, out)
 ''')
-
-
-def machine():
-    info = Path("/proc/cpuinfo")
-    lines = info.read_text().splitlines() if info.exists() else []
-    models = [
-        ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")
-    ]
-    cpu = models[0] if models else platform.processor() or "unknown CPU"
-    code = (
-        "import jax, hydra, pandas, pyarrow; print(jax.__version__, "
-        "hydra.__version__, pandas.__version__, pyarrow.__version__)"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    ).stdout.split()
-    return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"jax {out[0]}, hydra-core {out[1]}, pandas {out[2]}, pyarrow {out[3]}"
-    )
-
-
-def run(cmd, label):
-    """Run ``cmd`` from the repository root; return its wall time in seconds."""
-    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-15:])
-        raise SystemExit(f"{label} failed (exit {proc.returncode}):\n{tail}")
-    return seconds
 
 
 def cell(y):
@@ -344,7 +304,7 @@ def main():
 
         # the multirun, once; its table is checked against (a)
         cmd, csv = cmds.multirun(ys[jobs])
-        t_multi = run(cmd, "multirun")
+        t_multi = run(cmd, "multirun")[0]
         subset = want[want["job"].isin(jobs)].reset_index(drop=True)
         checks.append(
             compare(f"(b) multirun, {len(jobs)} jobs", read_table(csv, jobs), subset)
@@ -364,7 +324,7 @@ def main():
         for r in range(rounds):
             for key in rotate(list(cases), r):
                 cmd, _ = cases[key]()
-                times[key].append(run(cmd, key))
+                times[key].append(run(cmd, key)[0])
             print(f"round {r + 1}/{rounds} done", file=sys.stderr, flush=True)
         med = {key: statistics.median(ts) for key, ts in times.items()}
     finally:
