@@ -348,7 +348,31 @@ def _jax_transform(
         return jax.jacfwd(pure, argnums=argnums, has_aux=True, **options)
     if kind == "hessian":
         return jax.hessian(pure, argnums=argnums, has_aux=True, **options)
+    if kind == "jacobian":
+        return _auto_jacobian_transform(pure, argnums, options)
     return _vector_grad_transform(pure, argnums)
+
+
+def _auto_jacobian_transform(
+    pure: Callable[..., Any], argnums: tuple[int, ...], options: dict
+) -> Callable[..., Any]:
+    """Forward mode when the differentiated inputs have fewer elements than the
+    output, reverse mode otherwise; the output's size comes from an abstract trace.
+    """
+    reverse = jax.jacrev(pure, argnums=argnums, has_aux=True, **options)
+    forward = jax.jacfwd(pure, argnums=argnums, has_aux=True, **options)
+
+    def apply(*args: Any, **kwargs: Any) -> Any:
+        out = jax.eval_shape(pure, *args, **kwargs)[0]
+        n_out = sum(int(np.prod(leaf.shape)) for leaf in jax.tree_util.tree_leaves(out))
+        n_in = sum(
+            int(np.size(leaf))
+            for i in argnums
+            for leaf in jax.tree_util.tree_leaves(args[i])
+        )
+        return (forward if n_in < n_out else reverse)(*args, **kwargs)
+
+    return apply
 
 
 def _vector_grad_transform(
@@ -511,10 +535,13 @@ def jacobian(
     Choose ``mode="forward"`` when the differentiated inputs have fewer elements
     than the output (e.g. a vector field of a few state variables evaluated on
     long parameter vectors), ``mode="reverse"`` (the default) otherwise. Both give
-    the same numbers; only the cost differs.
+    the same numbers; only the cost differs. ``mode="auto"`` compares the sizes at
+    each call (one extra abstract trace of ``func``; under :func:`jit` only when
+    tracing) and picks the cheaper mode.
 
     Args:
-        mode: ``"reverse"`` or ``"forward"``. The other arguments are :func:`grad`'s.
+        mode: ``"reverse"``, ``"forward"`` or ``"auto"``. The other arguments are
+            :func:`grad`'s.
 
     Example:
         >>> import runner.core as bm
@@ -529,9 +556,13 @@ def jacobian(
     if mode == "forward":
         return jacfwd(func, grad_vars, dyn_vars, argnums, has_aux, return_value,
                       holomorphic)  # fmt: skip
+    if mode == "auto":
+        options = {"holomorphic": holomorphic}
+        return _Transform("jacobian", func, grad_vars, dyn_vars, argnums, has_aux,
+                          return_value, options)  # fmt: skip
     raise ValueError(
-        f"jacobian(mode={mode!r}): expected 'reverse' or 'forward'; use 'forward' "
-        f"when inputs have fewer elements than outputs."
+        f"jacobian(mode={mode!r}): expected 'reverse', 'forward' or 'auto'; use "
+        f"'forward' when inputs have fewer elements than outputs."
     )
 
 
