@@ -49,6 +49,7 @@ class DiffSpec:
     eigenvalues: bool = False
     check: bool = False
     check_tol: float | None = None
+    mode: str = "reverse"
 
 
 class Result(NamedTuple):
@@ -117,12 +118,14 @@ def prepare(
     argnums = _check_argnums(diff.argnums, len(inputs), grad_vars is None)
     arrays = [_check_input(i, x, argnums) for i, x in enumerate(inputs)]
     transform = getattr(bm, diff.kind)
+    options = {"mode": _check_mode(diff.mode)} if diff.kind == "jacobian" else {}
     derivative = transform(
         target,
         grad_vars=grad_vars,
         argnums=argnums,
         has_aux=diff.has_aux,
         return_value=True,  # the value's structure labels structured Jacobians
+        **options,
     )
     positions = [names] if names else []
     if argnums is not None:
@@ -287,6 +290,14 @@ def _check_kind(kind: str) -> None:
         raise ConfigError(
             "diff.kind", f"expected one of {', '.join(KINDS)}, received {kind!r}."
         )
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in ("reverse", "forward", "auto"):
+        raise ConfigError(
+            "diff.mode", f"expected reverse, forward or auto, received {mode!r}."
+        )
+    return mode
 
 
 def _resolve_method(model: Any, method: str | None) -> Any:

@@ -16,6 +16,7 @@ __all__ = [
     "DiffConfig",
     "ExperimentConfig",
     "Kind",
+    "Mode",
     "OutputConfig",
     "SweepConfig",
     "SweepMode",
@@ -34,6 +35,14 @@ class Kind(Enum):
     hessian = "hessian"
 
 
+class Mode(Enum):
+    """How ``kind: jacobian`` is computed (see ``runner.core.jacobian``)."""
+
+    reverse = "reverse"
+    forward = "forward"
+    auto = "auto"
+
+
 @dataclass
 class DiffConfig:
     """What to differentiate and what to return.
@@ -48,6 +57,8 @@ class DiffConfig:
     of the function per differentiated scalar (about 2 n**2 for a Hessian).
     ``check_tol``: the largest relative error allowed; exceeding it fails the run
     (no table). Setting it turns ``check`` on; null only reports.
+    ``mode``: for ``kind: jacobian``, ``reverse`` (jacrev), ``forward`` (jacfwd) or
+    ``auto`` (the cheaper by input and output sizes).
     """
 
     kind: Kind = Kind.grad
@@ -58,6 +69,7 @@ class DiffConfig:
     eigenvalues: bool = False
     check: bool = False
     check_tol: Optional[float] = None  # noqa: UP045 (OmegaConf needs Optional)
+    mode: Mode = Mode.reverse
 
 
 @dataclass

@@ -275,7 +275,7 @@ CORE = [
     Case("integer input", lambda: bm.jacfwd(lambda x: x * 2)(jnp.arange(3)),
          ("jacfwd requires real- or complex-valued", "argument 0", "int32")),
     Case("unknown jacobian mode", lambda: bm.jacobian(_f, mode="sideways"),
-         ("jacobian(mode='sideways'):", "'reverse' or 'forward'")),
+         ("jacobian(mode='sideways'):", "'reverse', 'forward' or 'auto'")),
 ]  # fmt: skip
 
 
