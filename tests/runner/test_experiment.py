@@ -123,3 +123,18 @@ def test_bad_specs_name_their_key(model, inputs, spec, method, key):
         compute(model, inputs, spec, method)
     assert err.value.key == key, str(err.value)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("mode", ["forward", "auto"])
+def test_jacobian_modes_give_the_reverse_mode_table(mode):
+    spec = DiffSpec(kind="jacobian", has_aux=True, return_value=True)
+    reverse = run_experiment(f1, [X, Y], spec)
+    other = run_experiment(f1, [X, Y], DiffSpec(**{**spec.__dict__, "mode": mode}))
+    np.testing.assert_allclose(other["value"], reverse["value"], rtol=1e-6)
+    assert other["wrt"].tolist() == reverse["wrt"].tolist()
+
+
+def test_unknown_mode_names_its_key():
+    with pytest.raises(ConfigError) as err:
+        compute(f1, [X, Y], DiffSpec(kind="jacobian", has_aux=True, mode="sideways"))
+    assert err.value.key == "diff.mode"
