@@ -298,8 +298,7 @@ def run_job(
             if output.get("fail_on_nonfinite"):
                 raise_on_nonfinite(results)
             table = to_columns(results)
-        write_tables(table, output_dir, output.get("formats", FORMATS),
-                     output.get("precision"))  # fmt: skip
+        write_tables(table, output_dir, formats, output.get("precision"))
     except Exception as err:
         message = " ".join(str(err).split())  # one line, whatever the cause printed
         record.update(status="failed", error_type=type(err).__name__, error=message)
@@ -315,10 +314,11 @@ def run_job(
             print(f"warning: {describe_nonfinite(row)}; see the {row.quantity} "
                   f"rows, or set output.fail_on_nonfinite=true to fail.",
                   file=sys.stderr)  # fmt: skip
-    if output.get("plots", True) and not results:
-        _plot_sweep(table, output_dir)
-    if output.get("plots", True) and results:
-        _plot(results, output_dir, title, plain, record)
+    if output.get("plots", True):
+        if results:
+            _plot(results, output_dir, title, plain, record)
+        else:
+            _plot_sweep(table, output_dir)
     record.update(status="ok", rows=len(table["value"]))
     record["seconds"] = round(time.perf_counter() - start, 3)
     write_json(output_dir / "run.json", record)
