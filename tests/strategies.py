@@ -19,6 +19,18 @@ STATE_SHAPES = [(2,)]
 CONTAINERS = [None, "one", "tuple", "list", "dict"]
 
 
+def grad_vars_of(model: object, container: str | None) -> object:
+    """The ``grad_vars`` of ``model`` (TrainVars ``w``, ``b``) in ``container``."""
+    w, b = model.w, model.b  # type: ignore[attr-defined]
+    return {
+        None: None,
+        "one": w,
+        "tuple": (w, b),
+        "list": [w, b],
+        "dict": {"w": w, "b": b},
+    }[container]
+
+
 def float_arrays(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
     """float32 arrays of ``shape`` with moderate, finite values."""
     elements = st.floats(-2.0, 2.0, allow_nan=False, width=32)

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import runner.core as bm
+from tests.strategies import grad_vars_of
 
 W0 = jnp.array([0.5, -1.0, 2.0])
 B0 = jnp.array([0.3, -0.6, 1.1])
@@ -61,16 +62,6 @@ class Model(bm.Base):
 
 
 CONTAINERS = ["one", "tuple", "list", "dict"]
-
-
-def grad_vars_of(container, model):
-    return {
-        None: None,
-        "one": model.w,
-        "tuple": (model.w, model.b),
-        "list": [model.w, model.b],
-        "dict": {"w": model.w, "b": model.b},
-    }[container]
 
 
 def values_of(container):
@@ -197,7 +188,7 @@ def test_return_table(
     transform = make(
         kind,
         model,
-        grad_vars=grad_vars_of(container, model),
+        grad_vars=grad_vars_of(model, container),
         argnums=argnums,
         has_aux=has_aux,
         return_value=return_value,
@@ -217,7 +208,7 @@ def test_return_table(
 def test_containers_and_argnums_forms(kind, container, argnums):
     model = Model(scalar=kind in SCALAR_KINDS, has_aux=False)
     transform = make(
-        kind, model, grad_vars=grad_vars_of(container, model), argnums=argnums
+        kind, model, grad_vars=grad_vars_of(model, container), argnums=argnums
     )
     result = transform(X0, Y0)
     v_ref, a_ref, _, _ = reference(kind, container, argnums)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from jax.test_util import check_grads
 
 import runner.core as bm
-from tests.strategies import Problem, float_arrays, problems
+from tests.strategies import Problem, float_arrays, grad_vars_of, problems
 
 
 def examples(n: int) -> settings:
@@ -55,16 +55,6 @@ class Model(bm.Base):
             self.t.value = self.t * 2.0
         out = bm.sin(self.w) * total + bm.sum(self.b * self.b) * self.w
         return 0.5 * bm.sum(out * out) if self.scalar else out
-
-
-def grad_vars_of(model, container):
-    return {
-        None: None,
-        "one": model.w,
-        "tuple": (model.w, model.b),
-        "list": [model.w, model.b],
-        "dict": {"w": model.w, "b": model.b},
-    }[container]
 
 
 def reference(kind, problem: Problem):
