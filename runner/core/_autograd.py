@@ -264,6 +264,8 @@ class _Transform:
         var_values = None
         if self.vars:
             var_values = self.treedef.unflatten([a.value for a in self.vars])
+        if self.kind == "vector_grad":  # jax.vjp itself accepts integer inputs
+            self._explain_int(args)
         try:
             grads, (value, aux, written) = self._apply(var_values, *args, **kwargs)
         except TypeError as err:
@@ -388,10 +390,6 @@ def _vector_grad_transform(
             return pure(*full, **kwargs)
 
         diff = [args[i] for i in argnums]
-        for x in diff:
-            for leaf in jax.tree_util.tree_leaves(x):
-                if not jnp.issubdtype(jnp.result_type(leaf), jnp.inexact):
-                    raise TypeError("vector_grad: integer input; see allow_int")
         out, vjp_fn, aux = jax.vjp(partial, *diff, has_aux=True)
         ones = jax.tree_util.tree_map(jnp.ones_like, out)
         return vjp_fn(ones), aux
