@@ -14,6 +14,7 @@ import platform
 import sys
 import time
 from dataclasses import fields
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ def to_plain(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in cfg.items() if k != "hydra"}
 
 
+@cache  # once per process: every job of a sweep records the same versions
 def versions() -> dict[str, str]:
     """Versions of Python and of the packages a result depends on.
 
@@ -269,7 +271,7 @@ def run_job(
         "status": "running",
         "experiment": title,
         "config_hash": hashlib.sha256(encoded).hexdigest(),
-        "versions": versions(),
+        "versions": dict(versions()),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
     }
     formats = output.get("formats", FORMATS)
