@@ -227,15 +227,6 @@ def _plot(
         print(f"warning: output.plots: {record['plot_error']}", file=sys.stderr)
 
 
-def _plot_sweep(table: dict[str, Any], output_dir: Path) -> None:
-    """Draw ``sweep.png`` for a vectorized sweep's table (as for ``-m`` sweeps)."""
-    import pandas as pd
-
-    from .sweep import _plot
-
-    _plot(output_dir, pd.DataFrame(table))
-
-
 def run_job(
     cfg: DictConfig | dict[str, Any],
     output_dir: Path,
@@ -319,8 +310,12 @@ def run_job(
     if output.get("plots", True):
         if results:
             _plot(results, output_dir, title, plain, record)
-        else:
-            _plot_sweep(table, output_dir)
+        else:  # a vectorized sweep: one plot, as for -m sweeps
+            import pandas as pd
+
+            from .sweep import draw_sweep
+
+            draw_sweep(output_dir, pd.DataFrame(table))
     record.update(status="ok", rows=len(table["value"]))
     record["seconds"] = round(time.perf_counter() - start, 3)
     write_json(output_dir / "run.json", record)

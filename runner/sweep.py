@@ -21,7 +21,7 @@ from .tables import write_tables
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["AggregateSweep", "aggregate", "main"]
+__all__ = ["AggregateSweep", "aggregate", "draw_sweep", "main", "write_aggregate"]
 
 #: Failed or incomplete jobs counted by the last aggregation in this process.
 FAILED: list[int] = []
@@ -101,6 +101,12 @@ def write_aggregate(sweep_dir: Path) -> tuple[pd.DataFrame, int]:
 
     Returns:
         The table and the number of jobs that failed or did not finish.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> frame, bad = write_aggregate(pathlib.Path(tempfile.mkdtemp()))
+        >>> frame.empty, bad
+        (True, 0)
     """
     frame = aggregate(sweep_dir)
     if frame.empty:
@@ -108,7 +114,7 @@ def write_aggregate(sweep_dir: Path) -> tuple[pd.DataFrame, int]:
     bad = frame.loc[frame["status"] != "ok", "job"].nunique()
     write_tables(frame.astype({"value": "float64"}), Path(sweep_dir))
     if _plots_wanted(Path(sweep_dir), frame):
-        _plot(Path(sweep_dir), frame)
+        draw_sweep(Path(sweep_dir), frame)
     return frame, int(bad)
 
 
@@ -122,8 +128,23 @@ def _plots_wanted(sweep_dir: Path, frame: pd.DataFrame) -> bool:
     return output.get("plots", True) is not False
 
 
-def _plot(sweep_dir: Path, frame: pd.DataFrame) -> None:
-    """Draw ``sweep.png`` against the override columns; a failure is a warning."""
+def draw_sweep(sweep_dir: Path, frame: pd.DataFrame) -> None:
+    """Draw ``sweep.png`` against the swept columns; a failure is a warning.
+
+    Used for ``-m`` sweeps and vectorized sweeps alike: the swept columns are those
+    between ``job`` and ``status``.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> import pandas as pd
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> frame = pd.DataFrame({"job": [0, 1], "model.a": [0.0, 1.0],
+        ...     "status": "ok", "error": "", "quantity": "grad", "wrt": "arg0",
+        ...     "output": "", "index": "()", "value": [1.0, 2.0]})
+        >>> draw_sweep(d, frame)
+        >>> (d / "sweep.png").exists()
+        True
+    """
     from .plots import plot_sweep  # matplotlib is loaded only to plot
 
     keys = list(frame.columns[1 : frame.columns.get_loc("status")])
