@@ -121,8 +121,7 @@ def write_tables(
         >>> (d / "results.csv").read_text().split()
         ['"value"', '1.5']
     """
-    columns = {str(k): list(v) if not hasattr(v, "dtype") else v
-               for k, v in dict(columns).items()}  # fmt: skip
+    columns = {str(k): v for k, v in dict(columns).items()}  # a DataFrame too
     import pyarrow.csv
     import pyarrow.parquet
 
