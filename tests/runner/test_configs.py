@@ -116,11 +116,27 @@ def test_fitzhugh_nagumo_closed_form(compose):
     assert (out["eigenvalue_real"] < 0).all()
 
 
-def test_every_model_config_instantiates(compose):
+@pytest.mark.parametrize(
+    "name", sorted(p.stem for p in (CONFIGS / "model").glob("*.yaml"))
+)
+def test_every_model_config_instantiates(compose, name):
+    import functools
+    import inspect
+
+    from hydra.utils import get_object
+
+    import runner.core as bm
     from runner.build import build_model
 
-    for path in sorted((CONFIGS / "model").glob("*.yaml")):
-        cfg = compose(f"model={path.stem}")
-        assert callable(build_model(to_plain(cfg)["model"])) or hasattr(
-            build_model(to_plain(cfg)["model"]), "vars"
-        ), path.stem
+    node = to_plain(compose(f"model={name}"))["model"]
+    target = get_object(node["_target_"])
+    model = build_model(node)
+    kwargs = {k: v for k, v in node.items() if k != "_target_"}
+    if inspect.isclass(target):  # a Base subclass, built with the config's name
+        assert type(model) is target and isinstance(model, bm.Base)
+        assert model.name == kwargs.get("name", model.name)
+    elif kwargs:  # a function with its keyword arguments bound
+        assert isinstance(model, functools.partial)
+        assert model.func is target and model.keywords == kwargs
+    else:
+        assert model is target

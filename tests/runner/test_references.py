@@ -1,0 +1,134 @@
+"""Independent references for the shipped experiments whose goldens were self-made.
+
+Each experiment is run through the runner (composed by Hydra, as on the command
+line) and compared with a closed form derived in the comments, so a golden table
+cannot drift from the mathematics.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import runner.core as bm
+from runner.build import build_model
+from runner.job import execute, execute_sweep, to_plain
+
+
+def _results(compose, name, *overrides):
+    plain = to_plain(compose(f"+exp={name}", *overrides))
+    return plain, {(r.quantity, r.wrt, r.output): r.array for r in execute(plain)}
+
+
+def _model(plain):
+    """The experiment's model, built from the same seed as the run."""
+    bm.random.seed(plain["seed"])
+    return build_model(plain["model"])
+
+
+def _sweep_arrays(table, quantity):
+    """``{job: array}`` of one quantity of a vectorized sweep's table."""
+    frame = pd.DataFrame(table)
+    frame = frame[frame["quantity"] == quantity]
+    arrays = {}
+    for job, rows in frame.groupby("job"):
+        index = [ast.literal_eval(str(i)) for i in rows["index"]]
+        shape = tuple(np.max(index, axis=0) + 1) if index[0] else ()
+        out = np.zeros(shape)
+        for i, v in zip(index, rows["value"]):
+            out[i] = v
+        arrays[job] = out
+    return frame, arrays
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def test_wilson_cowan_closed_form(compose):
+    # F(r) = (-r + S(W r + P)) / tau, so J = (-I + diag(S'(u)) W) / tau (row-wise),
+    # with u = W r + P and S' = S (1 - S).
+    plain, out = _results(compose, "wilson_cowan")
+    wc = plain["model"]
+    w = np.array([[wc["w_ee"], -wc["w_ei"]], [wc["w_ie"], -wc["w_ii"]]])
+    tau = np.array([wc["tau_e"], wc["tau_i"]])
+    r = np.array(plain["inputs"][0])
+    s = _sigmoid(w @ r + np.array([wc["p"], wc["q"]]))
+    jac = (-np.eye(2) + (s * (1 - s))[:, None] * w) / tau[:, None]
+    np.testing.assert_allclose(out["grad", "arg0", ""], jac, rtol=1e-5)
+    eig = np.linalg.eigvals(jac)
+    np.testing.assert_allclose(
+        np.sort(out["eigenvalue_real", "arg0", ""]), np.sort(eig.real), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        np.sort(np.abs(out["eigenvalue_imag", "arg0", ""])),
+        np.sort(np.abs(eig.imag)),
+        atol=1e-6,
+    )
+
+
+def test_has_aux_closed_form(compose):
+    # update(x) = (r, (r, w . x)) with r = sum(w . x + b): d r / d x = w[0].
+    plain, out = _results(compose, "has_aux")
+    model = _model(plain)
+    w = np.asarray(model.w.value)
+    x = np.ones(10)
+    np.testing.assert_allclose(out["grad", "arg0", ""], w[0], rtol=1e-6)
+    np.testing.assert_allclose(out["aux", "", "[0]"], w[0] @ x, rtol=1e-5)
+    np.testing.assert_allclose(out["aux", "", "[1]"], w @ x, rtol=1e-5)
+
+
+def test_grad_vars_argnums_closed_form(compose):
+    # r = sum(w . x + b): dr/dw = x (as (1, n)), dr/db = 1, dr/dx = w[0].
+    plain, out = _results(compose, "grad_vars_argnums")
+    w = np.asarray(_model(plain).w.value)
+    np.testing.assert_allclose(out["grad", "w", ""], np.ones((1, 10)))
+    np.testing.assert_allclose(out["grad", "b", ""], [1.0])
+    np.testing.assert_allclose(out["grad", "arg0", ""], w[0], rtol=1e-6)
+    assert not np.allclose(w[0], 1.0)  # x = 1 and w differ, so no mix-up passes
+
+
+def test_fitzhugh_nagumo_sweep_closed_form(compose):
+    # J = [[1 - v^2, -1], [1/tau, -b/tau]] at every (b, tau) of the grid.
+    plain = to_plain(compose("+exp=fitzhugh_nagumo_sweep"))
+    table = execute_sweep(plain)
+    frame, jacobians = _sweep_arrays(table, "grad")
+    v = plain["inputs"][0][0]
+    bs = plain["sweep"]["model"]["b"]
+    taus = np.linspace(5.0, 25.0, 5)
+    points = frame.drop_duplicates("job").set_index("job")
+    assert len(jacobians) == len(bs) * len(taus) == 20
+    seen = set()
+    for job, jac in jacobians.items():
+        b, tau = points.loc[job, "model.b"], points.loc[job, "model.tau"]
+        seen.add((round(float(b), 6), round(float(tau), 6)))
+        expected = [[1 - v**2, -1.0], [1 / tau, -b / tau]]
+        np.testing.assert_allclose(jac, expected, rtol=1e-5, err_msg=f"job {job}")
+    assert seen == {(round(b, 6), round(t, 6)) for b in bs for t in taus}
+
+
+@pytest.mark.parametrize("num", [4])
+def test_jacobian_sweep_closed_form(compose, num):
+    # f1(x, y) = [x0 y0, 5 x2 y1, 4 x1^2 - 2 x2, x2 sin x0]; d/dx at y:
+    # [[y0, 0, 0], [0, 0, 5 y1], [0, 8 x1, -2], [x2 cos x0, 0, sin x0]].
+    plain = to_plain(compose("+exp=jacobian_sweep", f"sweep.inputs.1.num={num}"))
+    table = execute_sweep(plain)
+    _, jacobians = _sweep_arrays(table, "grad")
+    _, values = _sweep_arrays(table, "value")
+    x = np.array(plain["inputs"][0])
+    ys = np.linspace([1.0, 1.0], [10.0, 5.0], num)
+    assert sorted(jacobians) == list(range(num))
+    for job, y in enumerate(ys):
+        expected = [
+            [y[0], 0, 0],
+            [0, 0, 5 * y[1]],
+            [0, 8 * x[1], -2],
+            [x[2] * np.cos(x[0]), 0, np.sin(x[0])],
+        ]
+        np.testing.assert_allclose(jacobians[job], expected, rtol=1e-5, atol=1e-6)
+        f = [x[0] * y[0], 5 * x[2] * y[1], 4 * x[1] ** 2 - 2 * x[2],
+             x[2] * np.sin(x[0])]  # fmt: skip
+        np.testing.assert_allclose(values[job], f, rtol=1e-5)
