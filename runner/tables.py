@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,21 @@ import numpy as np
 __all__ = ["FORMATS", "atomic_write", "write_json", "write_tables"]
 
 FORMATS = ("csv", "parquet")
+
+
+def _new_temp(path: Path) -> Path:
+    """Create an empty, unique temp file beside ``path`` with the usual permissions.
+
+    ``tempfile.mkstemp`` makes files readable by their owner only (0600); creating
+    it with mode 0666 lets the umask (and default ACLs) decide, as for any new file.
+    """
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:  # a clash of 64 random bits: draw again
+            continue
+        return tmp
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -31,8 +46,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         'hi'
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = _new_temp(path)
     try:
         write(Path(tmp))
         with open(tmp, "rb") as handle:

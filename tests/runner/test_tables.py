@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pandas as pd
 import pytest
 
-from runner.tables import atomic_write, write_tables
+from runner.tables import atomic_write, write_json, write_tables
 
 
 def test_failed_write_leaves_previous_file_and_no_temp(tmp_path):
@@ -28,3 +31,15 @@ def test_tables_round_trip_with_precision(tmp_path):
     assert [p.name for p in paths] == ["results.csv", "results.parquet"]
     assert "0.3333\n" in (tmp_path / "results.csv").read_text()
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "results.parquet"), frame)
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600)])
+def test_written_files_follow_the_umask(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        paths = write_tables({"value": [1.0]}, tmp_path)
+        write_json(tmp_path / "run.json", {"status": "ok"})
+    finally:
+        os.umask(old)
+    for path in [*paths, tmp_path / "run.json"]:
+        assert stat.S_IMODE(path.stat().st_mode) == mode, path.name
