@@ -130,6 +130,17 @@ def _binary(op: Any, reflected: bool = False) -> Any:
     return method
 
 
+def _inplace(op: Any, symbol: str) -> Any:
+    """``a op= b``: write the result into ``a.value`` and return ``a`` itself."""
+
+    def method(self: Array, other: Any) -> Array:
+        new = op(self.value, unwrap(other))
+        self._assign(new, f"{type(self).__name__} {symbol}")
+        return self
+
+    return method
+
+
 def _unary(op: Any) -> Any:
     def method(self: Array) -> Any:
         return op(self.value)
@@ -141,7 +152,9 @@ class Array:
     """A mutable container of one JAX array.
 
     Operators, indexing and array methods read the current value and return plain
-    ``jax.Array`` results; assigning ``.value`` keeps the shape and dtype.
+    ``jax.Array`` results; assigning ``.value`` keeps the shape and dtype. In-place
+    operators (``+=``, ``*=``, ``@=``, ...) and item assignment write ``.value`` of
+    the same object, so aliases see the change and transforms write it back.
 
     Args:
         value: anything ``jax.numpy.asarray`` accepts, or another Array.
@@ -155,6 +168,10 @@ class Array:
         Array([3., 6.], dtype=float32)
         >>> float(a.sum())
         9.0
+        >>> alias = a
+        >>> a += 1.0
+        >>> alias
+        Array([4., 7.], dtype=float32)
     """
 
     __slots__ = ("_value", "__weakref__")
@@ -176,14 +193,18 @@ class Array:
 
     @value.setter
     def value(self, new: Any) -> None:
-        new = self._check_assign(new)
+        self._assign(new, f"{type(self).__name__}.value")
+
+    def _assign(self, new: Any, where: str) -> None:
+        """Store ``new`` (checked against the shape and dtype) as a recorded write."""
+        new = self._check_assign(new, where)
         if _STACK:
             _record_write(self)
         else:
             _refuse_tracers([self], [new])
         self._value = new
 
-    def _check_assign(self, new: Any) -> Any:
+    def _check_assign(self, new: Any, where: str) -> Any:
         old = self._value
         if isinstance(new, Array):
             new = new.value
@@ -192,16 +213,28 @@ class Array:
         elif not isinstance(new, jax.Array):
             new = jnp.asarray(new)
         new = _strong(new)
+        name = type(self).__name__
+        inplace = not where.endswith(".value")
         if new.shape != old.shape:
+            fix = (
+                "an in-place operator keeps the shape; use x = x op y for a new array"
+                if inplace
+                else f"assign an array of the same shape (or make a new {name})"
+            )
             raise ValueError(
-                f"{type(self).__name__}.value: expected shape {old.shape}, received "
-                f"shape {new.shape}; assign an array of the same shape (or make a new "
-                f"{type(self).__name__})."
+                f"{where}: expected shape {old.shape}, received shape {new.shape}; "
+                f"{fix}."
             )
         if new.dtype != old.dtype:
+            fix = (
+                f"an in-place operator keeps the dtype; cast the right-hand side "
+                f"(e.g. .astype({old.dtype}))"
+                if inplace
+                else f"cast it first with .astype({old.dtype})"
+            )
             raise TypeError(
-                f"{type(self).__name__}.value: expected dtype {old.dtype}, received "
-                f"dtype {new.dtype}; cast it first with .astype({old.dtype})."
+                f"{where}: expected dtype {old.dtype}, received dtype {new.dtype}; "
+                f"{fix}."
             )
         return new
 
@@ -295,6 +328,24 @@ class Array:
     __ror__ = _binary(operator.or_, reflected=True)
     __xor__ = _binary(operator.xor)
     __rxor__ = _binary(operator.xor, reflected=True)
+    __lshift__ = _binary(operator.lshift)
+    __rlshift__ = _binary(operator.lshift, reflected=True)
+    __rshift__ = _binary(operator.rshift)
+    __rrshift__ = _binary(operator.rshift, reflected=True)
+    # In place: ``a += b`` writes ``a.value`` (same shape and dtype) and keeps ``a``.
+    __iadd__ = _inplace(operator.add, "+=")
+    __isub__ = _inplace(operator.sub, "-=")
+    __imul__ = _inplace(operator.mul, "*=")
+    __itruediv__ = _inplace(operator.truediv, "/=")
+    __ifloordiv__ = _inplace(operator.floordiv, "//=")
+    __imod__ = _inplace(operator.mod, "%=")
+    __ipow__ = _inplace(operator.pow, "**=")
+    __imatmul__ = _inplace(operator.matmul, "@=")
+    __iand__ = _inplace(operator.and_, "&=")
+    __ior__ = _inplace(operator.or_, "|=")
+    __ixor__ = _inplace(operator.xor, "^=")
+    __ilshift__ = _inplace(operator.lshift, "<<=")
+    __irshift__ = _inplace(operator.rshift, ">>=")
     __eq__ = _binary(operator.eq)  # type: ignore[assignment]
     __ne__ = _binary(operator.ne)  # type: ignore[assignment]
     __lt__ = _binary(operator.lt)
