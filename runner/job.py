@@ -193,8 +193,11 @@ def _nonfinite_in_sweep(table: dict[str, Any], fail: bool) -> None:
           file=sys.stderr)  # fmt: skip
 
 
-def _complete(output_dir: Path, config_hash: str, formats: Any) -> bool:
-    """Whether ``output_dir`` holds a finished result of the config ``config_hash``."""
+def _complete(
+    output_dir: Path, config_hash: str, formats: Any, sweep_id: str | None = None
+) -> bool:
+    """Whether ``output_dir`` holds a finished result of the config ``config_hash``
+    (and, in a sweep, of the sweep ``sweep_id``)."""
     try:
         record = json.loads((output_dir / "run.json").read_text())
     except (OSError, ValueError):
@@ -203,6 +206,7 @@ def _complete(output_dir: Path, config_hash: str, formats: Any) -> bool:
         isinstance(record, dict)
         and record.get("status") == "ok"
         and record.get("config_hash") == config_hash
+        and record.get("sweep_id") == sweep_id
         and all((output_dir / f"results.{f}").is_file() for f in formats)
     )
 
@@ -232,14 +236,22 @@ def run_job(
     output_dir: Path,
     title: str = "experiment",
     console: Console | None = None,
+    sweep_id: str | None = None,
 ) -> int:
     """Run one experiment and write ``results.*`` and ``run.json`` to ``output_dir``.
+
+    However the job ends, ``run.json`` tells how: ``ok`` with its tables,
+    ``failed`` (an exception, ``sys.exit``, a table that could not be written) with
+    the error and no table, or ``running`` if the process was killed.
 
     Args:
         cfg: the composed config (or its plain twin).
         output_dir: the job's directory; created if missing.
         title: the experiment's name, for the summary.
         console: where the summary goes (default: stdout).
+        sweep_id: the id of the ``-m`` sweep this job belongs to (recorded in
+            ``run.json``, so that only this sweep's jobs are gathered); None for a
+            single run.
 
     Returns:
         0 on success, 1 on a failure (recorded in ``run.json`` and printed as one
@@ -265,8 +277,12 @@ def run_job(
         "versions": dict(versions()),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
     }
+    if sweep_id is not None:
+        record["sweep_id"] = sweep_id
     formats = output.get("formats", FORMATS)
-    if plain.get("resume") and _complete(output_dir, record["config_hash"], formats):
+    if plain.get("resume") and _complete(
+        output_dir, record["config_hash"], formats, sweep_id
+    ):
         print(f"resume: skipped, {output_dir} already holds this config's result "
               f"(run.json ok, config_hash {record['config_hash'][:12]}).")  # fmt: skip
         return 0
@@ -274,34 +290,47 @@ def run_job(
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
         write_json(output_dir / "run.json", record)
-        for stale in ("results.csv", "results.parquet", "results.png"):
-            (output_dir / stale).unlink(missing_ok=True)  # from an earlier run
+        _discard_tables(output_dir)  # from an earlier run
     except OSError as err:
         print(f"error: hydra.run.dir: cannot write to {output_dir} ({err.strerror}); "
               f"choose a writable directory.", file=sys.stderr)  # fmt: skip
         return 1
     try:
-        _check_output(output)
-        if plain.get("sweep"):
-            _refuse_check_in_sweep(plain.get("diff") or {})
-            results, table = [], execute_sweep(plain)
-            _nonfinite_in_sweep(table, output.get("fail_on_nonfinite", False))
-        else:
-            results = execute(plain)
-            if output.get("fail_on_nonfinite"):
-                raise_on_nonfinite(results)
-            table = to_columns(results)
-        write_tables(table, output_dir, formats, output.get("precision"))
-    except Exception as err:
-        message = " ".join(str(err).split())  # one line, whatever the cause printed
-        record.update(status="failed", error_type=type(err).__name__, error=message)
+        results, table = _compute_and_write(plain, output_dir, title, record)
+        record.update(status="ok", rows=len(table["value"]))
         record["seconds"] = round(time.perf_counter() - start, 3)
         write_json(output_dir / "run.json", record)
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise
-        where = "" if isinstance(err, RunnerError) else f"{type(err).__name__}: "
-        print(f"error: {where}{message}", file=sys.stderr)
-        return 1
+    except (Exception, SystemExit) as err:  # SystemExit: a model calling sys.exit
+        return _fail(err, output_dir, record, start)
+    if output.get("summary", True):
+        console = console or Console()
+        if results:
+            print_summary(title, results, console)
+        else:
+            points = len(set(table["job"].tolist()))
+            console.print(f"{title}: {points} point(s), {len(table['value'])} rows "
+                          f"in {record['seconds']} s")  # fmt: skip
+        console.print(f"results: {output_dir / 'results.csv'}")
+    return 0
+
+
+def _compute_and_write(
+    plain: dict[str, Any], output_dir: Path, title: str, record: dict[str, Any]
+) -> tuple[list[Result], dict[str, Any]]:
+    """Compute the job's results, write its tables and draw its plot."""
+    output = plain.get("output") or {}
+    _check_output(output)
+    if plain.get("sweep"):
+        _refuse_check_in_sweep(plain.get("diff") or {})
+        results, table = [], execute_sweep(plain)
+        _nonfinite_in_sweep(table, output.get("fail_on_nonfinite", False))
+    else:
+        results = execute(plain)
+        if output.get("fail_on_nonfinite"):
+            raise_on_nonfinite(results)
+        table = to_columns(results)
+    write_tables(table, output_dir, output.get("formats", FORMATS),
+                 output.get("precision"))  # fmt: skip
     for row in results:
         if row.quantity.startswith("nonfinite_"):
             print(f"warning: {describe_nonfinite(row)}; see the {row.quantity} "
@@ -316,16 +345,38 @@ def run_job(
             from .sweep import draw_sweep
 
             draw_sweep(output_dir, pd.DataFrame(table))
-    record.update(status="ok", rows=len(table["value"]))
+    return results, table
+
+
+_TABLES = ("results.csv", "results.parquet", "results.png", "sweep.png")
+
+
+def _discard_tables(output_dir: Path) -> None:
+    """Remove the job's tables and plots: a failed job must not look complete."""
+    for name in _TABLES:
+        (output_dir / name).unlink(missing_ok=True)
+
+
+def _fail(
+    err: BaseException, output_dir: Path, record: dict[str, Any], start: float
+) -> int:
+    """Record ``err`` in ``run.json`` (removing any table), print it, return 1."""
+    if isinstance(err, SystemExit):
+        message = (f"sys.exit({err.code!r}) was called while the job ran (by the "
+                   f"model or a library it calls); a model reports a failure by "
+                   f"raising an exception.")  # fmt: skip
+    else:
+        message = " ".join(str(err).split())  # one line, whatever the cause printed
+    record.update(status="failed", error_type=type(err).__name__, error=message)
     record["seconds"] = round(time.perf_counter() - start, 3)
-    write_json(output_dir / "run.json", record)
-    if output.get("summary", True):
-        console = console or Console()
-        if results:
-            print_summary(title, results, console)
-        else:
-            points = len(set(table["job"].tolist()))
-            console.print(f"{title}: {points} point(s), {len(table['value'])} rows "
-                          f"in {record['seconds']} s")  # fmt: skip
-        console.print(f"results: {output_dir / 'results.csv'}")
-    return 0
+    try:
+        _discard_tables(output_dir)
+        write_json(output_dir / "run.json", record)
+    except OSError as write_err:  # e.g. the disk is still full: shows as incomplete
+        message += (f" (run.json could not record it: {write_err.strerror}; the "
+                    f"job shows as incomplete)")  # fmt: skip
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        raise err
+    where = "" if isinstance(err, RunnerError) else f"{type(err).__name__}: "
+    print(f"error: {where}{message}", file=sys.stderr)
+    return 1

@@ -8,6 +8,7 @@ Python path (``python -m runner`` run from the root has it).
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -118,3 +119,44 @@ class Exploding(bm.Base):
 
     def __init__(self, name: str | None = None) -> None:
         raise RuntimeError("cannot load the weights file")
+
+
+def exits(x: Any) -> Any:
+    """``sum(x**2)``, but calls ``sys.exit(3)`` when ``x`` has three elements.
+
+    Args:
+        x: an array.
+
+    Returns:
+        The sum of squares (never, for three elements).
+
+    Example:
+        >>> float(exits(jnp.array([1.0, 2.0])))
+        5.0
+        >>> exits(jnp.zeros(3))
+        Traceback (most recent call last):
+        ...
+        SystemExit: 3
+    """
+    if x.size == 3:
+        sys.exit(3)
+    return (x**2).sum()
+
+
+def dies(x: Any) -> Any:
+    """``sum(x**2)``, but ends the process at once (``os._exit(70)``, as a segfault
+    or the OOM killer would) when ``x`` has three elements.
+
+    Args:
+        x: an array.
+
+    Returns:
+        The sum of squares (never, for three elements).
+
+    Example:
+        >>> float(dies(jnp.array([1.0, 2.0])))
+        5.0
+    """
+    if x.size == 3:
+        os._exit(70)
+    return (x**2).sum()

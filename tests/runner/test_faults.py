@@ -1,12 +1,14 @@
-"""A job killed with SIGKILL mid-run leaves no table that looks complete.
+"""However a job ends, its ``run.json`` tells how and no table looks complete.
 
-The killed job's ``run.json`` stays ``running``, it has no ``results.*``, the
-sweep's aggregation reports it ``incomplete``, and ``resume=true`` finishes the
-sweep by re-running only that job.
+A model calling ``sys.exit`` or a full disk is a failed job (error recorded, no
+table). A job killed with SIGKILL mid-run keeps ``run.json`` at ``running``, has no
+``results.*``, the sweep's aggregation reports it ``incomplete``, and
+``resume=true`` finishes the sweep by re-running only that job.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -17,17 +19,80 @@ import time
 import pandas as pd
 import pytest
 
+import runner.tables
+from runner.job import run_job
 from runner.sweep import aggregate
 
 from ..conftest import ROOT
 from .faulty_models import PREFIX
 
-pytestmark = pytest.mark.slow
-
 ARGS = [
     "-m", f"model._target_={PREFIX}sleepy", f"allowed_targets=[{PREFIX}]",
     "+exp=grad", "inputs=[[1.0,2.0]]", "output.summary=false", "output.plots=false",
 ]  # fmt: skip
+
+
+def _cfg(target, x):
+    return {
+        "model": {"_target_": f"{PREFIX}{target}"},
+        "allowed_targets": [PREFIX],
+        "inputs": [x],
+        "output": {"summary": False, "plots": False},
+    }
+
+
+def _record(job_dir):
+    return json.loads((job_dir / "run.json").read_text())
+
+
+def _tables(job_dir):
+    return sorted(p.name for p in job_dir.iterdir() if "results" in p.name)
+
+
+def test_sys_exit_in_a_model_is_a_failed_job(tmp_path, capsys):
+    assert run_job(_cfg("exits", [1.0, 2.0, 3.0]), tmp_path) == 1
+    record = _record(tmp_path)
+    assert record["status"] == "failed" and record["error_type"] == "SystemExit"
+    assert "sys.exit(3)" in record["error"] and _tables(tmp_path) == []
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: SystemExit: sys.exit(3)")
+
+
+def _disk_full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_full_disk_while_writing_tables_is_a_failed_job_without_table(
+    tmp_path, monkeypatch, capsys
+):
+    # The CSV is written, then the disk is full for the Parquet file.
+    monkeypatch.setattr("pyarrow.parquet.write_table", _disk_full)
+    assert run_job(_cfg("sleepy", [1.0, 2.0]), tmp_path) == 1
+    record = _record(tmp_path)
+    assert record["status"] == "failed" and record["error_type"] == "OSError"
+    assert "No space left on device" in record["error"]
+    assert _tables(tmp_path) == []  # not the complete-looking results.csv
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_full_disk_for_every_write_leaves_the_job_incomplete(
+    tmp_path, monkeypatch, capsys
+):
+    # run.json says running (written before the disk filled) and no table remains.
+    real = runner.tables.atomic_write
+    calls = []
+
+    def full_after_first(path, write):
+        calls.append(path.name)
+        if len(calls) > 1:
+            _disk_full()
+        real(path, write)
+
+    monkeypatch.setattr(runner.tables, "atomic_write", full_after_first)
+    assert run_job(_cfg("sleepy", [1.0, 2.0]), tmp_path) == 1
+    assert _record(tmp_path)["status"] == "running" and _tables(tmp_path) == []
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "shows as incomplete" in err
 
 
 def _runner(sweep_dir, *extra, env=None):
@@ -39,6 +104,7 @@ def _runner(sweep_dir, *extra, env=None):
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_sigkill_mid_job_leaves_it_incomplete_and_resume_finishes_it(tmp_path):
     sweep_dir, marker = tmp_path / "sweep", tmp_path / "computing"
     # Job 0 (two elements) finishes; job 1 (three) sleeps while computing.
