@@ -17,6 +17,7 @@ import numpy as np
 import runner.core as bm
 
 from .errors import ConfigError, RunnerError
+from .stability import residual, solve_fixed_point
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,6 +51,7 @@ class DiffSpec:
     check: bool = False
     check_tol: float | None = None
     mode: str = "reverse"
+    fixed_point: bool = False
 
 
 class Result(NamedTuple):
@@ -184,6 +186,14 @@ def compute(
     from .checks import check_derivatives, nonfinite_rows, problem_for, snapshot
 
     prepared = prepare(model, inputs, diff, method)
+    solved = []
+    if diff.fixed_point:  # differentiate at F(x) = 0, found from the given input
+        target = _resolve_method(model, method)
+        argnum, point = call(solve_fixed_point, target, prepared.inputs, diff)
+        points = list(prepared.inputs)
+        points[argnum] = jnp.asarray(point)
+        prepared = prepared._replace(inputs=points)
+        solved = [Result("fixed_point", f"arg{argnum}", "", point)]
     check = diff.check or diff.check_tol is not None
     before = snapshot(model) if check else []  # the state the derivative starts from
     # One compiled program, not one per operation, shared by jobs of one structure.
@@ -191,7 +201,7 @@ def compute(
 
     key = structure_key(model, prepared.inputs, (repr(diff), method))
     out = call(cached_call, key, model, prepared.derivative, prepared.inputs)
-    results = prepared.label(out)
+    results = prepared.label(out) + solved
     if check:
         problem = problem_for(model, prepared.inputs, diff, method, before)
         results += check_derivatives(results, problem, diff.check_tol)
@@ -231,6 +241,8 @@ def _label(
         results += _leaves("aux", "", aux)
     if diff.eigenvalues:
         results += _eigenvalues(results, batch)
+    if diff.eigenvalues or diff.fixed_point:  # is the point a fixed point?
+        results.append(Result("residual", "", "", residual(value, batch)))
     return results
 
 

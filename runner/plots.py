@@ -103,6 +103,10 @@ def plot_sweep(
 ) -> Path | None:
     """Draw each derivative element of a sweep against its one numeric swept key.
 
+    Eigenvalue real parts (``diff.eigenvalues``) get panels of their own, with a
+    line at zero: with ``diff.fixed_point`` this is a bifurcation diagram, where a
+    real part crossing zero marks a change of stability.
+
     Args:
         frame: an aggregated sweep table (:func:`runner.sweep.aggregate`): columns
             ``job``, one per override, ``status``, ``error``, ``quantity``, ``wrt``,
@@ -134,26 +138,31 @@ def plot_sweep(
     if len(varying) != 1 or not is_numeric_dtype(frame[varying[0]]):
         return None
     key = varying[0]
-    grads = frame[(frame["quantity"] == "grad") & (frame["status"] == "ok")]
+    drawn = frame["quantity"].isin(["grad", "eigenvalue_real"])
+    grads = frame[drawn & (frame["status"] == "ok")]
     if grads.empty:
         return None
-    groups = list(grads.groupby(["wrt", "output"], sort=False, dropna=False))
+    by = ["quantity", "wrt", "output"]
+    groups = list(grads.groupby(by, sort=False, dropna=False))
     shown = groups[:MAX_PANELS]
     ncols = min(len(shown), 3)
     nrows = math.ceil(len(shown) / ncols)
     fig = _figure(4.8 * ncols, 3.6 * nrows)
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    for ax, ((wrt, output), rows) in zip(axes, shown):
+    for ax, ((quantity, wrt, output), rows) in zip(axes, shown):
         elements = list(rows.groupby("index", sort=False, dropna=False))
         for index, line in elements[:MAX_LINES]:
             line = line.sort_values(key)
             ax.plot(line[key], line["value"], "o-", markersize=3, label=str(index))
         name = _name(wrt, output)
+        if quantity == "eigenvalue_real":  # a bifurcation diagram: sign changes
+            name = f"eigenvalue real parts, {name}"
+            ax.axhline(0.0, color="0.5", linewidth=0.8)
         if len(elements) > MAX_LINES:
             name += f" (first {MAX_LINES} of {len(elements)})"
         ax.set_title(name, fontsize=10)
         ax.set_xlabel(key)
-        ax.set_ylabel("derivative")
+        ax.set_ylabel("derivative" if quantity == "grad" else "Re(eigenvalue)")
         ax.grid(True, alpha=0.3)
         if 1 < len(elements) <= 10:
             ax.legend(title="index", fontsize=7, title_fontsize=7)

@@ -1,18 +1,28 @@
 """The experiment schema, registered in Hydra's ConfigStore.
 
 A config composed against these dataclasses fails at composition on an unknown
-key, a wrong enum value or a wrong type, naming the key.
+key, a wrong enum value or a wrong type, naming the key. Keys added with ``+`` on
+the command line are not checked then; :func:`check_config` checks the composed
+experiment again before a job runs.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import typing
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+
+from .errors import ConfigError
 
 __all__ = [
+    "check_config",
     "DiffConfig",
     "ExperimentConfig",
     "Kind",
@@ -59,6 +69,9 @@ class DiffConfig:
     (no table). Setting it turns ``check`` on; null only reports.
     ``mode``: for ``kind: jacobian``, ``reverse`` (jacrev), ``forward`` (jacfwd) or
     ``auto`` (the cheaper by input and output sizes).
+    ``fixed_point``: for the Jacobian of a vector field in one input, first solve
+    ``F(x) = 0`` by Newton's method from that input, then differentiate there (see
+    :mod:`runner.stability`); the solved point is tabulated as ``fixed_point``.
     """
 
     kind: Kind = Kind.grad
@@ -70,6 +83,7 @@ class DiffConfig:
     check: bool = False
     check_tol: Optional[float] = None  # noqa: UP045 (OmegaConf needs Optional)
     mode: Mode = Mode.reverse
+    fixed_point: bool = False
 
 
 @dataclass
@@ -122,17 +136,20 @@ class ExperimentConfig:
     """One experiment: a model, its inputs and a derivative.
 
     ``model``: a node with ``_target_`` naming a ``Base`` subclass (other keys are
-    its constructor's keyword arguments) or a plain function. ``method``: the method
-    to differentiate (null: call the object or function itself). ``inputs``: the
-    positional arguments: numbers, nested lists, or generator nodes
-    (``_target_: runner.inputs.linspace`` ...). ``allowed_targets``: extra module
-    prefixes that ``_target_`` may name, besides ``models.`` and ``runner.inputs.``.
-    ``compile_cache``: the directory of JAX's persistent compilation cache, so that a
-    repeated run skips compiling (null: no cache). ``sweep``: a vectorized sweep
-    (see :class:`SweepConfig`); null runs the single point. ``resume``: skip the
-    job when its output directory already holds a complete result of the same
-    config (``run.json`` status ok, the result tables present, the same
-    ``config_hash``); failed or incomplete jobs run again.
+    its constructor's keyword arguments) or a plain function. ``method``: the name
+    of the public method to differentiate (null: call the object or function
+    itself). ``inputs``: the positional arguments: numbers, nested lists, or
+    generator nodes (``_target_: runner.inputs.linspace`` ...). ``allowed_targets``:
+    extra module prefixes that ``_target_`` may name, besides ``models.`` and
+    ``runner.inputs.``. ``compile_cache``: the directory of JAX's persistent
+    compilation cache, so that a repeated run skips compiling (null: no cache).
+    ``sweep``: a vectorized sweep (see :class:`SweepConfig`); with nothing under
+    ``sweep.inputs`` and ``sweep.model`` (the default) or null, the single point
+    runs, so a sweep can be added from the command line
+    (``+sweep.inputs.1=[[1.0,2.0],[3.0,4.0]]``). ``resume``: skip the job when its
+    output directory already holds a complete result of the same config
+    (``run.json`` status ok, the result tables present, the same ``config_hash``);
+    failed or incomplete jobs run again.
     """
 
     model: Any = None
@@ -142,8 +159,8 @@ class ExperimentConfig:
     seed: int = 0
     output: OutputConfig = field(default_factory=OutputConfig)
     allowed_targets: list[str] = field(default_factory=list)
-    compile_cache: Any = "outputs/.cache/jax"
-    sweep: Optional[SweepConfig] = None  # noqa: UP045 (OmegaConf needs Optional)
+    compile_cache: Optional[str] = "outputs/.cache/jax"  # noqa: UP045
+    sweep: Optional[SweepConfig] = field(default_factory=SweepConfig)  # noqa: UP045
     resume: bool = False
 
 
@@ -156,3 +173,134 @@ def register() -> None:
         True
     """
     ConfigStore.instance().store(name="experiment_schema", node=ExperimentConfig)
+
+
+#: Keys that do not exist, and what to write instead.
+_RENAMED = {"sweep.params": "sweep.inputs.<i> or sweep.model.<path>"}
+
+
+def check_config(plain: dict[str, Any]) -> None:
+    """Check an experiment (plain containers, no ``hydra`` key) against the schema.
+
+    Catches what composition lets through: keys added with ``+`` (``+resum=true``),
+    and the types of a config built in Python. Free-form values (``model``,
+    ``inputs``, the swept values) are checked where they are used.
+
+    Args:
+        plain: the experiment, e.g. :func:`runner.job.to_plain` of a composed config.
+
+    Raises:
+        ConfigError: naming the first unknown key (with the known ones) or the first
+            value of the wrong type (with the expected type).
+
+    Example:
+        >>> check_config({"seed": 1, "output": {"precision": 3}})
+        >>> check_config({"output": {"precison": 3}})
+        Traceback (most recent call last):
+        ...
+        runner.errors.ConfigError: output.precison: unknown key (did you mean ...
+    """
+    try:
+        OmegaConf.merge(
+            OmegaConf.structured(ExperimentConfig), _skeleton(ExperimentConfig, plain)
+        )
+    except OmegaConfBaseException as err:
+        key = str(err.full_key or "") or "config"
+        parent, _, name = key.rpartition(".")
+        hints = _hints_at(parent)
+        if isinstance(err, ConfigKeyError) or name not in hints:
+            raise ConfigError(key, _unknown(key, list(hints))) from None
+        value = _value_at(plain, key)
+        raise ConfigError(
+            key,
+            f"expected {_expected(hints[name])}, received {value!r}; fix the value.",
+        ) from None
+
+
+def _dataclass_in(hint: Any) -> Any:
+    """The dataclass of a field typed ``X`` or ``Optional[X]``, else None."""
+    for candidate in (hint, *typing.get_args(hint)):
+        if dataclasses.is_dataclass(candidate):
+            return candidate
+    return None
+
+
+def _skeleton(schema: Any, node: dict[str, Any], path: str = "") -> dict[str, Any]:
+    """``node`` with free-form values (typed ``Any``) left out, keys kept.
+
+    The schema says nothing about them, and merging long lists of swept values into
+    OmegaConf nodes would take seconds.
+    """
+    hints = typing.get_type_hints(schema)
+    out = {}
+    for key, value in node.items():
+        hint = hints.get(key)
+        nested = _dataclass_in(hint)
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+        if nested is not None and isinstance(value, dict):
+            out[key] = _skeleton(nested, value, f"{path}{key}.")
+        elif nested is not None and value is not None:
+            raise ConfigError(
+                f"{path}{key}",
+                f"expected {_expected(hint)}, received {value!r}; fix the value.",
+            )
+        elif hint is Any:
+            out[key] = None
+        elif origin is dict and args[-1:] == (Any,) and isinstance(value, dict):
+            out[key] = dict.fromkeys(value)
+        elif origin is list and args == (Any,) and isinstance(value, list):
+            out[key] = [None] * len(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _hints_at(path: str) -> dict[str, Any]:
+    """The field types of the schema node at ``path`` (``""``: the top level)."""
+    schema: Any = ExperimentConfig
+    for part in path.split(".") if path else []:
+        schema = _dataclass_in(typing.get_type_hints(schema).get(part))
+        if schema is None:
+            return {}
+    return typing.get_type_hints(schema)
+
+
+def _value_at(plain: Any, key: str) -> Any:
+    for part in key.split("."):
+        plain = plain.get(part) if isinstance(plain, dict) else None
+    return plain
+
+
+def _unknown(key: str, known: list[str]) -> str:
+    """Say that ``key`` is unknown, suggest the key meant, list the known ones."""
+    parent, _, name = key.rpartition(".")
+    prefix = f"{parent}." if parent else ""
+    digits = [k for k in known if name.startswith(k) and name[len(k) :].isdigit()]
+    if key in _RENAMED:
+        meant = _RENAMED[key]
+    elif digits:  # inputs0 for inputs.0
+        meant = f"{prefix}{digits[0]}.{name[len(digits[0]) :]}"
+    else:
+        close = difflib.get_close_matches(name, known, n=1)
+        meant = f"{prefix}{close[0]}" if close else ""
+    hint = f" (did you mean {meant}?)" if meant else ""
+    return (
+        f"unknown key{hint}; known keys{f' of {parent}' if parent else ''}: "
+        f"{', '.join(known) or '(none)'}; check its spelling."
+    )
+
+
+def _expected(hint: Any) -> str:
+    """A type of the schema in words: ``an int``, ``a string or null``, ..."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if type(None) in typing.get_args(hint) and len(args) == 1:
+        return f"{_expected(args[0])} or null"
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return f"one of {', '.join(m.value for m in hint)}"
+    if typing.get_origin(hint) is list:
+        return "a list" + (" of strings" if args == [str] else "")
+    if dataclasses.is_dataclass(hint):
+        names = ", ".join(f.name for f in dataclasses.fields(hint))
+        return f"a node with keys {names}"
+    words = {bool: "true or false", int: "an int", float: "a number", str: "a string"}
+    return words.get(hint, "a value of the schema's type")

@@ -11,8 +11,9 @@ from rich.table import Table
 
 from .checks import describe_nonfinite
 from .experiment import Result
+from .stability import FIXED_POINT_TOL, is_fixed_point
 
-__all__ = ["print_summary"]
+__all__ = ["print_summary", "stability_lines"]
 
 
 def print_summary(
@@ -20,7 +21,7 @@ def print_summary(
 ) -> None:
     """Print one row per result array: quantity, wrt, output, shape and values.
 
-    Square Jacobians with eigenvalues get a stability verdict (all real parts < 0);
+    Square Jacobians with eigenvalues get a line from :func:`stability_lines`;
     finite-difference checks get one line per ``wrt``, and arrays holding NaN or Inf
     a warning.
 
@@ -42,11 +43,8 @@ def print_summary(
         cells = (r.quantity, r.wrt, r.output, str(r.array.shape), text)
         table.add_row(*(escape(c) for c in cells))  # "[nan 1.]" is not markup
     console.print(table)
-    for r in results:
-        if r.quantity == "eigenvalue_real":
-            verdict = "stable" if (r.array < 0).all() else "not stable"
-            console.print(f"fixed point w.r.t. {r.wrt}: {verdict} (max Re = "
-                          f"{r.array.max():.6g})")  # fmt: skip
+    for line in stability_lines(results):
+        console.print(line, highlight=False)
     errors = {(r.quantity, r.wrt): float(r.array) for r in results
               if r.quantity in ("check_abs_error", "check_rel_error")}  # fmt: skip
     for (quantity, wrt), abs_err in errors.items():
@@ -58,3 +56,42 @@ def print_summary(
         if r.quantity.startswith("nonfinite_"):
             console.print(f"[bold red]NaN/Inf:[/] {describe_nonfinite(r)}",
                           highlight=False)  # fmt: skip
+
+
+def stability_lines(results: Sequence[Result]) -> list[str]:
+    """One line per Jacobian with eigenvalues: a stability verdict, if it may have one.
+
+    Eigenvalues decide stability only at a fixed point. When the ``residual`` row
+    (``|F(x)|``) is at most :data:`runner.stability.FIXED_POINT_TOL`, the line says
+    whether the fixed point is stable (every real part negative); otherwise it calls
+    the Jacobian a local linearization and gives ``|F|``.
+
+    Example:
+        >>> rows = [Result("eigenvalue_real", "arg0", "", np.array([-1.0, -2.0])),
+        ...         Result("residual", "", "", np.array(0.7))]
+        >>> print(stability_lines(rows)[0])
+        local linearization w.r.t. arg0 at the given inputs (not a fixed point, |F| =
+        0.7 > 1e-05): max Re = -1; diff.fixed_point=true solves for a fixed point first
+        >>> rows[1] = rows[1]._replace(array=np.array(0.0))
+        >>> print(stability_lines(rows)[0])
+        fixed point w.r.t. arg0 (|F| = 0): stable (max Re = -1)
+    """
+    norms = [float(r.array) for r in results if r.quantity == "residual"]
+    solved = {r.wrt: r.array for r in results if r.quantity == "fixed_point"}
+    lines = []
+    for r in results:
+        if r.quantity != "eigenvalue_real" or not norms:
+            continue
+        top = f"max Re = {r.array.max():.6g}"
+        if is_fixed_point(norms[0]):
+            verdict = "stable" if (r.array < 0).all() else "not stable"
+            at = f" at {np.round(solved[r.wrt], 6).tolist()}" if r.wrt in solved else ""
+            lines.append(f"fixed point w.r.t. {r.wrt}{at} (|F| = {norms[0]:.3g}): "
+                         f"{verdict} ({top})")  # fmt: skip
+        else:
+            lines.append(
+                f"local linearization w.r.t. {r.wrt} at the given inputs (not a fixed "
+                f"point, |F| = {norms[0]:.3g} > {FIXED_POINT_TOL:g}): {top}; "
+                f"diff.fixed_point=true solves for a fixed point first"
+            )
+    return lines

@@ -152,6 +152,12 @@ def run_sweep(
             "sweep.chunk_size", f"expected an int >= 1, got {chunk_size!r}."
         )
     points = expand(params, mode)
+    if diff.fixed_point:
+        raise ConfigError(
+            "diff.fixed_point",
+            "is not solved inside a sweep block; track the fixed point with a -m "
+            "sweep (each job solves its own), or set diff.fixed_point=false.",
+        )
     prepared = prepare(model, inputs, diff, method)
     positions, arrays = _targets(model, prepared.inputs, list(points))
     batched = []
