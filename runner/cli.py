@@ -19,6 +19,7 @@ import hydra._internal.utils as hydra_utils
 import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import MissingConfigException, OverrideParseException
+from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
@@ -34,9 +35,12 @@ register()
 
 @hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="config")
 def _entry(cfg: DictConfig) -> int:
-    runtime = HydraConfig.get().runtime
+    hydra_cfg = HydraConfig.get()
+    runtime = hydra_cfg.runtime
     title = runtime.choices.get("exp") or "experiment"
-    status = run_job(cfg, Path(runtime.output_dir), title=title)
+    in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
+    sweep_id = sweep.sweep_id(Path(hydra_cfg.sweep.dir)) if in_sweep else None
+    status = run_job(cfg, Path(runtime.output_dir), title=title, sweep_id=sweep_id)
     _STATUSES.append(status)
     return status
 
@@ -148,6 +152,8 @@ def _report_in_one_line(func: Callable[[], Any]) -> Any:
 
 def main() -> int:
     """Run Hydra on ``sys.argv``; return 1 if any job (or sweep job) failed."""
+    _STATUSES.clear()  # statuses of this call only
+    sweep.FAILED.clear()
     error = check_experiments(sys.argv[1:])
     if error:
         print(f"error: {error}", file=sys.stderr)

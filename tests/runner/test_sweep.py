@@ -1,23 +1,38 @@
-"""Aggregating sweep directories from disk, complete or not."""
+"""Aggregating sweep directories from disk, complete or not, and claiming a
+directory for one sweep."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 
 import pandas as pd
+import pytest
+import yaml
+from omegaconf import OmegaConf
 
+import runner.sweep
+from runner.errors import ConfigError
 from runner.experiment import COLUMNS
-from runner.sweep import aggregate, main
+from runner.sweep import AggregateSweep, aggregate, main, start_sweep, sweep_id
 from runner.tables import write_tables
 
+ROW = ("grad", "arg0", "", "()", 2.0)
 
-def _job(root, num, status, overrides, rows=None, error=""):
+
+def _job(root, num, status, overrides, rows=None, error="", sweep=None, config=None):
     job = root / str(num)
     (job / ".hydra").mkdir(parents=True)
     (job / ".hydra" / "overrides.yaml").write_text(
         "".join(f"- {o}\n" for o in overrides)
     )
-    (job / "run.json").write_text(json.dumps({"status": status, "error": error}))
+    if config is not None:
+        (job / ".hydra" / "config.yaml").write_text(yaml.safe_dump(config))
+    record = {"status": status, "error": error}
+    if sweep is not None:
+        record["sweep_id"] = sweep
+    (job / "run.json").write_text(json.dumps(record))
     if rows is not None:
         frame = pd.DataFrame(rows, columns=list(COLUMNS))
         write_tables(frame, job)
@@ -44,3 +59,98 @@ def test_standalone_command_writes_the_table_and_reports_failures(tmp_path, caps
     assert "2 job(s), 1 failed" in capsys.readouterr().out
     assert len(pd.read_csv(tmp_path / "results.csv")) == 2
     assert main([str(tmp_path / "missing")]) == 2
+
+
+def _stale_tables(d):
+    for name in ("results.csv", "results.parquet", "sweep.png"):
+        (d / name).write_text("an earlier sweep's\n")
+
+
+def test_a_used_directory_is_resumed_or_refused(tmp_path):
+    points = ["+exp=grad", "inputs.0=1.0,2.0"]
+    first = start_sweep(tmp_path, points)
+    _job(tmp_path, 0, "ok", ["+exp=grad", "inputs.0=1.0"], [ROW], sweep=first)
+    _stale_tables(tmp_path)
+    record = (tmp_path / "sweep.json").read_bytes()
+    with pytest.raises(ConfigError, match="holds another sweep .*resume=true"):
+        start_sweep(tmp_path, ["+exp=grad", "inputs.0=1.0,3.0"], resume=True)
+    with pytest.raises(ConfigError, match="already holds this sweep; add resume"):
+        start_sweep(tmp_path, points)
+    assert (tmp_path / "sweep.json").read_bytes() == record  # refused: unchanged
+    assert start_sweep(tmp_path, points, resume=True) == first == sweep_id(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["0", "sweep.json"]
+
+
+def test_jobs_without_a_sweep_record_are_not_adopted(tmp_path):
+    _job(tmp_path, 0, "ok", ["+exp=grad"], [ROW])
+    with pytest.raises(ConfigError, match="recorded no sweep.json"):
+        start_sweep(tmp_path, ["+exp=grad"], resume=True)
+
+
+def test_only_the_current_sweeps_jobs_are_gathered(tmp_path):
+    current = start_sweep(tmp_path, ["inputs.0=1.0,2.0,3.0"])
+    _job(tmp_path, 0, "ok", ["inputs.0=1.0"], [ROW], sweep=current)
+    _job(tmp_path, 1, "ok", ["inputs.0=2.0"], [ROW], sweep="an earlier sweep")
+    _job(tmp_path, 2, "failed", ["inputs.0=3.0"], error="boom")  # no sweep id
+    assert aggregate(tmp_path)["job"].tolist() == [0]
+    assert main([str(tmp_path)]) == 0
+
+
+def test_sweep_columns_hold_the_values_each_job_resolved(tmp_path):
+    # -m 'inputs.0=1.0,2.0' 'inputs=[5.0,1.0]': the later override wins.
+    config = {"inputs": [5.0, 1.0], "model": {"_target_": "models.tutorial.linear"}}
+    for num, x in enumerate(["1.0", "2.0"]):
+        overrides = ["+exp=grad", f"inputs.0={x}", "inputs=[5.0,1.0]", "model=linear"]
+        _job(tmp_path, num, "ok", overrides, [ROW], config=config)
+    frame = aggregate(tmp_path)
+    assert frame["inputs.0"].tolist() == [5.0, 5.0]
+    assert frame["inputs"].tolist() == ["[5.0, 1.0]"] * 2
+    assert frame["exp"].tolist() == ["grad", "grad"]  # not in the config: its text
+    assert frame["model"].tolist() == ["linear", "linear"]  # a group: its choice
+
+
+def _one_line(capsys):
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err
+    return err
+
+
+def test_unreadable_job_fails_the_gathering_in_one_line(tmp_path, capsys):
+    _job(tmp_path, 0, "ok", ["+exp=grad"], [ROW])
+    (tmp_path / "0" / "run.json").write_text("{not json")
+    assert main([str(tmp_path)]) == 1
+    assert str(tmp_path / "0") in _one_line(capsys)
+    runner.sweep.FAILED.clear()
+    cfg = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+    AggregateSweep().on_multirun_end(cfg)
+    assert runner.sweep.FAILED == [1] and "resume=true" in _one_line(capsys)
+    runner.sweep.FAILED.clear()
+
+
+def test_table_write_failure_leaves_no_sweep_table(tmp_path, capsys, monkeypatch):
+    _job(tmp_path, 0, "ok", ["+exp=grad"], [ROW])
+    real = runner.sweep.write_tables
+
+    def csv_then_full(frame, directory):
+        real(frame, directory, ["csv"])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(runner.sweep, "write_tables", csv_then_full)
+    assert main([str(tmp_path)]) == 1
+    assert "No space left on device" in _one_line(capsys)
+    assert not (tmp_path / "results.csv").exists()
+
+
+def test_callback_refuses_another_sweep_with_one_line(tmp_path, capsys):
+    def config(task, resume):
+        return OmegaConf.create({"resume": resume, "hydra": {
+            "sweep": {"dir": str(tmp_path)}, "overrides": {"task": task},
+            "sweeper": {"params": None}}})  # fmt: skip
+
+    AggregateSweep().on_multirun_start(config(["a=1,2", "resume=false"], False))
+    _stale_tables(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        AggregateSweep().on_multirun_start(config(["a=1,3"], True))
+    assert exit_info.value.code == 1 and "holds another sweep" in _one_line(capsys)
+    AggregateSweep().on_multirun_start(config(["a=1,2", "resume=true"], True))
+    assert not (tmp_path / "results.csv").exists()  # the stale table is gone
