@@ -1,30 +1,90 @@
 """Building a model and its inputs from plain config containers, safely.
 
-Only ``_target_`` values under allowed module prefixes are imported: by default the
-project's ``models.`` and ``runner.inputs.``, plus what a config adds in
-``allowed_targets``. Every target in a node is checked before anything is imported,
-so a config naming ``os.system`` is refused without running a line of it.
+A ``_target_`` passes two gates. Before anything is imported, its dotted path must
+lie under an allowed module prefix: by default the project's ``models.`` and
+``runner.inputs.``, plus the prefixes in ``RUNNER_ALLOWED_TARGETS`` and in
+``allowed_targets`` (which the command line takes only from the command line).
+Then the path is resolved by importing its longest importable module and walking
+the remaining attributes: a step that lands on a module is refused, and so is a
+final object whose defining module (``__module__``) is not allowed. So a path
+that names an allowed module but reaches through it (``runner.inputs.jnp.save``,
+an imported class or function) is refused without calling anything.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Sequence
+from importlib import import_module
 from typing import Any
-
-from hydra.utils import get_object
 
 from .errors import ConfigError
 
-__all__ = ["DEFAULT_ALLOWED", "build_inputs", "build_model", "check_targets"]
+__all__ = [
+    "DEFAULT_ALLOWED",
+    "ENV_ALLOWED",
+    "allowed_prefixes",
+    "build_inputs",
+    "build_model",
+    "check_targets",
+    "resolve_target",
+]
 
 DEFAULT_ALLOWED = ("models.", "runner.inputs.")
+ENV_ALLOWED = "RUNNER_ALLOWED_TARGETS"
+
+
+def allowed_prefixes(extra: Iterable[str] | None = None) -> tuple[str, ...]:
+    """The allowed module prefixes: the defaults, the environment's, then ``extra``.
+
+    Each prefix names a module and everything under it (``mypkg`` and ``mypkg.``
+    both allow ``mypkg`` and ``mypkg.sub``, not ``mypkgevil``).
+
+    Args:
+        extra: more prefixes, e.g. the command line's ``allowed_targets``.
+
+    Returns:
+        The prefixes, each ending with a dot.
+
+    Raises:
+        ConfigError: an empty or non-string prefix (it would allow everything).
+
+    Example:
+        >>> allowed_prefixes(["mypkg"])
+        ('models.', 'runner.inputs.', 'mypkg.')
+    """
+    env = [p for p in os.environ.get(ENV_ALLOWED, "").split(",") if p.strip()]
+    found = list(DEFAULT_ALLOWED)
+    for source, prefixes in ((ENV_ALLOWED, env), ("allowed_targets", extra or ())):
+        for prefix in prefixes:
+            name = prefix.strip().rstrip(".") if isinstance(prefix, str) else ""
+            if not name or not all(p.isidentifier() for p in name.split(".")):
+                raise ConfigError(
+                    source,
+                    f"expected dotted module prefixes such as mypkg. (each allows "
+                    f"that module and what is defined under it), received "
+                    f"{prefix!r}; name the package you trust.",
+                )
+            if f"{name}." not in found:
+                found.append(f"{name}.")
+    return tuple(found)
+
+
+def _within(module: str, allowed: Sequence[str]) -> bool:
+    """Whether the module ``module`` is one of, or under, the ``allowed`` prefixes."""
+    return any(
+        module == prefix.rstrip(".") or module.startswith(prefix.rstrip(".") + ".")
+        for prefix in allowed
+    )
 
 
 def check_targets(node: Any, key: str, allowed: Sequence[str]) -> None:
     """Refuse any ``_target_`` in ``node`` outside the ``allowed`` module prefixes.
+
+    A text check of every target of the tree, made before anything is imported;
+    :func:`resolve_target` then checks what each target actually is.
 
     Raises:
         ConfigError: naming the key of the first refused target.
@@ -39,13 +99,13 @@ def check_targets(node: Any, key: str, allowed: Sequence[str]) -> None:
     if isinstance(node, dict):
         target = node.get("_target_")
         if target is not None and not (
-            isinstance(target, str) and target.startswith(tuple(allowed))
+            isinstance(target, str) and _within(target, allowed)
         ):
             raise ConfigError(
                 f"{key}._target_",
                 f"{target!r} is outside the allowed modules ({', '.join(allowed)}); "
-                f"only add its prefix to allowed_targets if you trust this config "
-                f"(it runs code).",
+                f"only allow its package (allowed_targets=[mypkg.] on the command "
+                f"line) if you trust it, since importing and calling it runs code.",
             )
         for k, v in node.items():
             check_targets(v, f"{key}.{k}", allowed)
@@ -54,24 +114,110 @@ def check_targets(node: Any, key: str, allowed: Sequence[str]) -> None:
             check_targets(v, f"{key}.{i}", allowed)
 
 
-def _call_target(node: dict[str, Any], key: str) -> tuple[Any, dict[str, Any]]:
-    """Import ``node['_target_']`` and build it: classes are called, functions bound."""
-    target = node["_target_"]
-    quiet = logging.getLogger("hydra.utils")  # it logs the failure over 3 lines
-    was_disabled, quiet.disabled = quiet.disabled, True
-    try:
-        obj = get_object(target)
-    except Exception as err:
-        cause = err.__cause__ or err
+def _import_longest(parts: list[str], key: str, allowed: Sequence[str]) -> int:
+    """Import the longest allowed module named by a prefix of ``parts``; its length."""
+    for n in range(len(parts), 0, -1):
+        name = ".".join(parts[:n])
+        if not _within(name, allowed):
+            break  # never import a module outside the allowed prefixes
+        try:
+            import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name and (name == err.name or name.startswith(f"{err.name}.")):
+                continue  # no module of that name: the rest are attributes
+            raise ConfigError(
+                f"{key}._target_", f"cannot import {name!r} ({err}); check that "
+                f"the module and what it imports are installed."
+            ) from err  # fmt: skip
+        except Exception as err:
+            raise ConfigError(
+                f"{key}._target_", f"cannot import {name!r} ({type(err).__name__}: "
+                f"{err}); fix the module or choose another target."
+            ) from err  # fmt: skip
+        return n
+    raise ConfigError(
+        f"{key}._target_",
+        f"cannot import {'.'.join(parts)!r}: no module of it exists; check the "
+        f"module path.",
+    )
+
+
+def resolve_target(target: str, key: str, allowed: Sequence[str]) -> Any:
+    """The object a ``_target_`` names, if it is defined in an allowed module.
+
+    Imports the longest importable module prefix of ``target`` (only modules under
+    ``allowed``), then walks the remaining attributes itself. Refuses a step that
+    is a module (e.g. a module an allowed module imported) and a final object
+    whose own ``__module__`` is missing or not allowed (an imported function or
+    class, a builtin).
+
+    Args:
+        target: the dotted path, e.g. ``models.tutorial.Linear``.
+        key: the config key of the node, for errors (``model``, ``inputs.0``).
+        allowed: the allowed module prefixes (see :func:`allowed_prefixes`).
+
+    Returns:
+        The object.
+
+    Raises:
+        ConfigError: naming ``<key>._target_``: outside the allowed modules,
+            reached through a module, defined elsewhere, or not importable.
+
+    Example:
+        >>> resolve_target("runner.inputs.ones", "inputs.0", DEFAULT_ALLOWED)(2)
+        Array([1., 1.], dtype=float32)
+        >>> try:
+        ...     resolve_target("runner.inputs.jnp.save", "inputs.0", DEFAULT_ALLOWED)
+        ... except ConfigError as err:
+        ...     print(err.key, "|", str(err).split(" through ")[0].split(": ")[1])
+        inputs.0._target_ | 'runner.inputs.jnp.save' reaches the module jax.numpy
+    """
+    check_targets({"_target_": target}, key, allowed)
+    parts = target.split(".")
+    n = _import_longest(parts, key, allowed)
+    obj: Any = import_module(".".join(parts[:n]))
+    for i in range(n, len(parts)):
+        where = ".".join(parts[: i + 1])
+        try:
+            obj = getattr(obj, parts[i])
+        except AttributeError as err:
+            raise ConfigError(
+                f"{key}._target_", f"cannot import {target!r}: neither a module "
+                f"nor an attribute {where} exists; check the module path and name."
+            ) from err  # fmt: skip
+        if inspect.ismodule(obj):
+            raise ConfigError(
+                f"{key}._target_",
+                f"{target!r} reaches the module {obj.__name__} through {where}; a "
+                f"target must be defined in an allowed module "
+                f"({', '.join(allowed)}), not imported into one.",
+            )
+    module = None if n == len(parts) else getattr(obj, "__module__", None)
+    if not isinstance(module, str) or not _within(module, allowed):
         raise ConfigError(
             f"{key}._target_",
-            f"cannot import {target!r} ({type(cause).__name__}: {cause}); check the "
-            f"module path and that the module is importable.",
-        ) from err
-    finally:
-        quiet.disabled = was_disabled
+            f"{target!r} is {_defined_in(obj, module)}, outside "
+            f"the allowed modules ({', '.join(allowed)}); name it where it is "
+            f"defined, and allow that package only if you trust it.",
+        )
+    return obj
+
+
+def _defined_in(obj: Any, module: Any) -> str:
+    if inspect.ismodule(obj):
+        return "a module, not an object defined in one,"
+    if isinstance(module, str):
+        return f"defined in {module}"
+    return f"a {type(obj).__name__} with no defining module"
+
+
+def _call_target(
+    node: dict[str, Any], key: str, allowed: Sequence[str]
+) -> tuple[Any, dict[str, Any]]:
+    """Resolve ``node['_target_']`` and build its nested target nodes (called)."""
+    obj = resolve_target(node["_target_"], key, allowed)
     kwargs = {
-        k: _call_target(v, f"{key}.{k}")
+        k: _call(v, f"{key}.{k}", allowed)
         if isinstance(v, dict) and "_target_" in v
         else v
         for k, v in node.items()
@@ -79,9 +225,23 @@ def _call_target(node: dict[str, Any], key: str) -> tuple[Any, dict[str, Any]]:
     }
     if not callable(obj):
         raise ConfigError(
-            f"{key}._target_", f"{target!r} is a {type(obj).__name__}, not callable."
+            f"{key}._target_",
+            f"{node['_target_']!r} is a {type(obj).__name__}, not callable.",
         )
     return obj, kwargs
+
+
+def _call(node: dict[str, Any], key: str, allowed: Sequence[str]) -> Any:
+    """Resolve and call a target node with its keyword arguments."""
+    fn, kwargs = _call_target(node, key, allowed)
+    try:
+        return fn(**kwargs)
+    except Exception as err:
+        raise ConfigError(
+            key,
+            f"{node['_target_']}(**{kwargs}) raised {type(err).__name__}: {err}; "
+            f"check its arguments.",
+        ) from err
 
 
 def build_model(node: Any, allowed: Sequence[str] = DEFAULT_ALLOWED) -> Any:
@@ -89,7 +249,8 @@ def build_model(node: Any, allowed: Sequence[str] = DEFAULT_ALLOWED) -> Any:
 
     Args:
         node: a dict with ``_target_`` and keyword arguments.
-        allowed: module prefixes ``_target_`` may name.
+        allowed: module prefixes ``_target_`` may name (see
+            :func:`allowed_prefixes`).
 
     Returns:
         The model object, or the function (a ``functools.partial`` with kwargs).
@@ -108,11 +269,11 @@ def build_model(node: Any, allowed: Sequence[str] = DEFAULT_ALLOWED) -> Any:
             f"{node!r}; pick an experiment with +exp=NAME or set model._target_.",
         )
     check_targets(node, "model", allowed)
-    return _instantiate(node, "model")
+    return _instantiate(node, "model", allowed)
 
 
-def _instantiate(node: dict[str, Any], key: str) -> Any:
-    obj, kwargs = _call_target(node, key)
+def _instantiate(node: dict[str, Any], key: str, allowed: Sequence[str]) -> Any:
+    obj, kwargs = _call_target(node, key, allowed)
     if not inspect.isclass(obj):
         return functools.partial(obj, **kwargs) if kwargs else obj
     try:
@@ -148,14 +309,6 @@ def build_inputs(
                     f"expected a number, a list or a generator node with _target_ "
                     f"(e.g. runner.inputs.zeros), received {item!r}.",
                 )
-            fn, kwargs = _call_target(item, f"inputs.{i}")
-            try:
-                item = fn(**kwargs)
-            except Exception as err:
-                raise ConfigError(
-                    f"inputs.{i}",
-                    f"{item['_target_']}(**{kwargs}) raised {type(err).__name__}: "
-                    f"{err}; check its arguments.",
-                ) from err
+            item = _call(item, f"inputs.{i}", allowed)
         built.append(item)
     return built

@@ -25,7 +25,7 @@ from rich.console import Console
 
 import runner.core as bm
 
-from .build import DEFAULT_ALLOWED, build_inputs, build_model
+from .build import allowed_prefixes, build_inputs, build_model
 from .checks import describe_nonfinite, raise_on_nonfinite
 from .errors import CheckError, ConfigError, RunnerError
 from .experiment import DiffSpec, Result, compute, to_columns
@@ -88,7 +88,7 @@ def _build(plain: dict[str, Any]) -> tuple[Any, list[Any], DiffSpec, Any]:
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ConfigError("seed", f"expected an int, received {seed!r}; e.g. seed=0.")
     bm.random.seed(seed)
-    allowed = DEFAULT_ALLOWED + tuple(plain.get("allowed_targets") or ())
+    allowed = allowed_prefixes(plain.get("allowed_targets"))
     model = build_model(plain.get("model"), allowed)
     inputs = build_inputs(plain.get("inputs", []), allowed)
     diff_node = plain.get("diff") or {}

@@ -7,22 +7,68 @@ import functools
 import jax.numpy as jnp
 import pytest
 
-from runner.build import build_inputs, build_model, check_targets
+from runner.build import (
+    allowed_prefixes,
+    build_inputs,
+    build_model,
+    check_targets,
+    resolve_target,
+)
 from runner.errors import ConfigError
 
 ALLOWED = ("models.", "runner.inputs.")
 
 
 @pytest.mark.parametrize(
-    "target", ["os.system", "subprocess.run", "builtins.eval", "models", "modelsx.f"]
+    "target", ["os.system", "subprocess.run", "builtins.eval", "modelsx.f", "x.models"]
 )
 def test_untrusted_model_targets_are_refused_before_import(target, monkeypatch):
     imported = []
-    monkeypatch.setattr("runner.build.get_object", lambda t: imported.append(t))
+    monkeypatch.setattr("runner.build.import_module", imported.append)
     with pytest.raises(ConfigError, match="outside the allowed modules") as err:
         build_model({"_target_": target, "command": "echo pwned"})
     assert err.value.key == "model._target_"
     assert imported == []
+
+
+@pytest.mark.parametrize(
+    ("target", "match"),
+    [
+        ("runner.inputs.jnp.save", "reaches the module jax.numpy through"),
+        ("runner.inputs.jax.version.os.system", "reaches the module jax through"),
+        ("models.tutorial.bm.random.seed", "reaches the module runner.core"),
+        ("runner.inputs.Sequence", "defined in collections.abc, outside"),
+        ("models.tutorial.Any", "defined in typing, outside"),
+        ("models.tutorial.__builtins__", "a dict with no defining module"),
+        ("models.tutorial.F.__class__", "defined in builtins, outside"),
+        ("models.tutorial", "a module, not an object defined in one"),
+        ("models", "a module, not an object defined in one"),
+    ],
+)
+def test_targets_must_be_defined_in_an_allowed_module(target, match):
+    for build in (
+        lambda: build_model({"_target_": target}),
+        lambda: build_inputs([{"_target_": target, "file": "x", "arr": [1.0]}]),
+        lambda: build_model(
+            {"_target_": "models.tutorial.Test", "x": {"_target_": target}}
+        ),  # fmt: skip
+    ):
+        with pytest.raises(ConfigError, match=match) as err:
+            build()
+        assert err.value.key.endswith("._target_")
+
+
+def test_module_prefixes_match_on_dotted_boundaries():
+    assert resolve_target("math.hypot", "model", ("math",))(3.0, 4.0) == 5.0
+    assert resolve_target("math.hypot", "model", ("math.",))(3.0, 4.0) == 5.0
+    with pytest.raises(ConfigError, match="outside the allowed modules"):
+        resolve_target("mathx.hypot", "model", ("math.",))
+    with pytest.raises(
+        ConfigError, match="neither a module nor an attribute models.nope"
+    ):
+        resolve_target("models.nope.f", "model", ALLOWED)
+    with pytest.raises(ConfigError, match="cannot import 'nopkg.f': no module"):
+        resolve_target("nopkg.f", "model", ("nopkg.",))
 
 
 def test_nested_and_input_targets_are_checked():
@@ -33,9 +79,25 @@ def test_nested_and_input_targets_are_checked():
         build_inputs([1.0, {"_target_": "os.listdir"}])
 
 
-def test_allow_list_can_be_extended():
+def test_nested_targets_are_built():
+    node = {
+        "_target_": "models.tutorial.Test",
+        "x": {"_target_": "runner.inputs.full", "shape": 3, "fill_value": 2.0},
+    }
+    assert build_model(node).x.tolist() == [2.0, 2.0, 2.0]  # fmt: skip
+
+
+def test_allow_list_can_be_extended(monkeypatch):
     check_targets({"_target_": "mypkg.Model"}, "model", (*ALLOWED, "mypkg."))
     assert build_model({"_target_": "math.hypot"}, ALLOWED + ("math.",)) is not None
+    monkeypatch.setenv("RUNNER_ALLOWED_TARGETS", "mypkg., other")
+    assert allowed_prefixes(["third"]) == (*ALLOWED, "mypkg.", "other.", "third.")
+
+
+@pytest.mark.parametrize("prefixes", [[""], ["."], [" "], ["os.*"], [3]])
+def test_prefixes_that_name_no_module_are_refused(prefixes):
+    with pytest.raises(ConfigError, match="allowed_targets: expected dotted module"):
+        allowed_prefixes(prefixes)
 
 
 def test_model_kinds():
@@ -53,7 +115,7 @@ def test_model_kinds():
         (None, "model: expected a node with _target_"),
         ({"_target_": "models.nope.Model"}, r"model\._target_: cannot import"),
         ({"_target_": "models.tutorial.Linear", "bad": 1}, "unexpected keyword"),
-        ({"_target_": "models.tutorial.__doc__"}, "not callable"),
+        ({"_target_": "models.tutorial.__doc__"}, "a str with no defining module"),
     ],
 )
 def test_bad_models(node, match):
