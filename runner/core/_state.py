@@ -82,7 +82,7 @@ def _refuse_tracers(arrays: Any, values: Any) -> None:
                 f"transforms (is a jax transform such as jax.jit, jax.vmap or "
                 f"jax.grad applied directly to code that writes state?); it would "
                 f"outlive that transform. Use bm.jit/bm.grad/... instead, or do not "
-                f"write state inside it."
+                f"write state inside it{array._write_hint}."
             )
 
 
@@ -176,6 +176,8 @@ class Array:
 
     __slots__ = ("_value", "__weakref__")
     __array_priority__ = 100
+    #: Added to the error for a write under a raw JAX transform.
+    _write_hint = ""
 
     def __init__(self, value: Any, dtype: Any = None) -> None:
         if isinstance(value, Array):
