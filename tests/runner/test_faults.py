@@ -147,3 +147,48 @@ def test_sigkill_mid_job_leaves_it_incomplete_and_resume_finishes_it(tmp_path):
     assert (table["status"] == "ok").all() and sorted(table["job"].unique()) == [0, 1]
     grads = table[table["quantity"] == "grad"].groupby("job")["value"].apply(list)
     assert grads.to_dict() == {0: [2.0, 4.0], 1: [2.0, 4.0, 6.0]}
+
+
+def _sweep(sweep_dir, target, *extra):
+    """Three points, of 2, 3 and 4 elements: the faulty models fail on 3."""
+    return subprocess.run(
+        [sys.executable, "-m", "runner", *ARGS, f"model._target_={PREFIX}{target}",
+         "inputs.0=[1.0,2.0],[1.0,2.0,3.0],[1.0,2.0,3.0,4.0]",
+         f"hydra.sweep.dir={sweep_dir}", *extra],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def _statuses(sweep_dir):
+    table = pd.read_csv(sweep_dir / "results.csv", keep_default_na=False)
+    return table.groupby("job")["status"].first().to_dict(), table
+
+
+@pytest.mark.slow
+def test_sys_exit_in_one_point_fails_that_point_and_the_sweep_goes_on(tmp_path):
+    proc = _sweep(tmp_path, "exits")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    statuses, table = _statuses(tmp_path)
+    assert statuses == {0: "ok", 1: "failed", 2: "ok"}
+    assert "sys.exit(3)" in table.loc[table["job"] == 1, "error"].iloc[0]
+    assert _record(tmp_path / "1")["error_type"] == "SystemExit"
+    assert [line for line in proc.stderr.splitlines() if "error" in line] == [
+        f"error: SystemExit: {_record(tmp_path / '1')['error']}"
+    ]
+
+
+@pytest.mark.slow
+def test_a_dead_joblib_worker_is_one_failed_point(tmp_path):
+    proc = _sweep(tmp_path, "dies", "hydra/launcher=local_processes")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    statuses, table = _statuses(tmp_path)
+    assert statuses == {0: "ok", 1: "failed", 2: "ok"}
+    record = _record(tmp_path / "1")
+    assert record["error_type"] == "TerminatedWorkerError"
+    assert "died (EXIT(70))" in record["error"] and _tables(tmp_path / "1") == []
+    # d/dx sum(x**2) = 2x at the points that finished.
+    ok = table[table["status"] == "ok"].astype({"value": float})
+    grads = ok.groupby("job")["value"].apply(list)
+    assert grads.to_dict() == {0: [2.0, 4.0], 2: [2.0, 4.0, 6.0, 8.0]}
+    assert "Traceback" not in proc.stderr

@@ -154,3 +154,23 @@ def test_callback_refuses_another_sweep_with_one_line(tmp_path, capsys):
     assert exit_info.value.code == 1 and "holds another sweep" in _one_line(capsys)
     AggregateSweep().on_multirun_start(config(["a=1,2", "resume=true"], True))
     assert not (tmp_path / "results.csv").exists()  # the stale table is gone
+
+
+@pytest.mark.slow
+def test_a_second_sweep_into_a_used_directory_is_refused(tmp_path):
+    from .test_cli import run
+
+    def sweep(points):
+        return run("-m", "+exp=grad", points, "inputs=[5.0,1.0]", "output.plots=false",
+                   "output.summary=false", f"hydra.sweep.dir={tmp_path}")  # fmt: skip
+
+    assert sweep("inputs.0=1.0,2.0").returncode == 0
+    table = pd.read_csv(tmp_path / "results.csv")
+    assert table["inputs.0"].tolist() == [5.0, 5.0]  # what each job computed
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    proc = sweep("inputs.0=1.0,2.0,3.0")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith("error: hydra.sweep.dir: ")
+    assert proc.stderr.count("\n") == 1 and "resume=true" in proc.stderr
+    after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before  # nothing ran, nothing was removed

@@ -1,0 +1,221 @@
+"""joblib sweeps that survive a dead worker: one failed point, the others finish.
+
+Hydra's joblib launcher (``hydra/launcher=local_processes``) runs the jobs with
+``joblib.Parallel`` on loky worker processes. When a worker dies (``os._exit``, a
+segfault, the OOM killer), loky breaks the whole pool: ``Parallel`` raises
+``TerminatedWorkerError``, every job that has not returned is lost and the sweep
+stops with no table. :func:`launch` runs the jobs in rounds instead. Each job
+leaves a marker when it starts; after a death, the jobs that had started (the
+culprit is among them) run again one at a time, each in a fresh worker: one that
+dies again is recorded as failed in its ``run.json``, the others finish, and the
+jobs that had not started go on in parallel. A point that kills its worker thus
+runs twice, and the jobs it took down with it run again.
+
+Hydra instantiates launchers only from its ``hydra_plugins`` package, which
+editable installs cannot extend, so rather than registering another plugin,
+:func:`install` puts :func:`launch` in place of the function the joblib launcher
+calls, in this process, when a multirun starts (the :class:`ContainDeadWorkers`
+callback of ``configs/config.yaml``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import OmegaConf
+
+__all__ = ["ContainDeadWorkers", "install", "launch"]
+
+log = logging.getLogger(__name__)
+
+
+_JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
+
+
+def install() -> bool:
+    """Make Hydra's joblib launcher contain dead workers (see the module docstring).
+
+    Returns:
+        Whether the joblib launcher is installed (``pip install -e ".[joblib]"``).
+
+    Example:
+        >>> install() in (True, False)
+        True
+    """
+    try:
+        from hydra_plugins.hydra_joblib_launcher import _core
+    except ImportError:
+        return False
+    _core.launch = launch  # what JoblibLauncher.launch calls
+    return True
+
+
+class ContainDeadWorkers(Callback):
+    """Hydra callback: when a multirun starts with the joblib launcher, install
+    :func:`launch` (importing joblib only then keeps other runs quick)."""
+
+    def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
+        if OmegaConf.select(config, "hydra.launcher._target_") == _JOBLIB:
+            install()
+
+
+def launch(
+    launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
+) -> list[Any]:
+    """The joblib launcher's ``launch``, with dead workers contained.
+
+    Args:
+        launcher: the ``JoblibLauncher``, set up by Hydra.
+        job_overrides: each job's overrides.
+        initial_job_idx: the number of the first job.
+
+    Returns:
+        One ``JobReturn`` per job, in order.
+
+    Example:
+        >>> launch(None, [], 0)
+        []
+    """
+    if not job_overrides:
+        return []
+    from hydra.core.singleton import Singleton
+    from hydra.core.utils import configure_log, filter_overrides, setup_globals
+    from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
+
+    setup_globals()
+    configure_log(launcher.config.hydra.hydra_logging, launcher.config.hydra.verbose)
+    sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    joblib_cfg = dict(launcher.joblib)
+    joblib_cfg["backend"] = "loky"  # the threading backend does not work with Hydra
+    process_joblib_cfg(joblib_cfg)
+    pending = {initial_job_idx + i: list(o) for i, o in enumerate(job_overrides)}
+    log.info(f"Joblib.Parallel({joblib_cfg}) is launching {len(pending)} jobs")
+    log.info(f"Launching jobs, sweep output dir : {sweep_dir}")
+    for i, overrides in pending.items():
+        log.info(f"\t#{i} : {' '.join(filter_overrides(overrides))}")
+    run = _Runner(launcher, Singleton.get_state(), joblib_cfg)
+    returns: dict[int, Any] = {}
+    try:
+        while pending:
+            finished, died = run.round(pending)
+            returns.update(finished)
+            pending = {i: o for i, o in pending.items() if i not in returns}
+            if not died:
+                break
+            started = [i for i in pending if run.started(i)] or list(pending)
+            for i in started:  # one at a time, so that a death names its job
+                returns[i] = run.alone(i, pending.pop(i))
+    finally:
+        shutil.rmtree(run.markers, ignore_errors=True)
+    return [returns[i] for i in sorted(returns)]
+
+
+class _Runner:
+    """Runs rounds of jobs on loky workers, with a start marker per job."""
+
+    def __init__(self, launcher: Any, state: Any, joblib_cfg: dict[str, Any]):
+        self.launcher = launcher
+        self.state = state
+        self.joblib_cfg = joblib_cfg
+        self.markers = Path(tempfile.mkdtemp(prefix="runner-joblib-"))
+        self.death: BaseException | None = None
+
+    def started(self, idx: int) -> bool:
+        return (self.markers / str(idx)).exists()
+
+    def round(
+        self, jobs: dict[int, list[str]], n_jobs: int | None = None
+    ) -> tuple[dict[int, Any], bool]:
+        """Run ``jobs`` in parallel: the returns gathered, and whether a worker died."""
+        from joblib import Parallel, delayed
+
+        launcher = self.launcher
+        for i in jobs:
+            (self.markers / str(i)).unlink(missing_ok=True)
+        calls = (
+            delayed(_start_and_execute)(self.markers / str(i), i, overrides,
+                                        launcher.hydra_context, launcher.config,
+                                        launcher.task_function, self.state)
+            for i, overrides in jobs.items()
+        )  # fmt: skip
+        cfg = {**self.joblib_cfg, "return_as": "generator_unordered"}
+        if n_jobs is not None:
+            cfg["n_jobs"] = n_jobs
+        returns: dict[int, Any] = {}
+        try:
+            for i, job_return in Parallel(**cfg)(calls):
+                returns[i] = job_return
+        except BrokenProcessPool as err:
+            self.death = err
+            return returns, True
+        return returns, False
+
+    def alone(self, idx: int, overrides: list[str]) -> Any:
+        """Run one job in a worker of its own; record it as failed if it dies."""
+        # Two workers, one job: with n_jobs=1 joblib would run it in this process.
+        returns, died = self.round({idx: overrides}, n_jobs=2)
+        if not died:
+            return returns[idx]
+        assert self.death is not None
+        return _record_death(self.launcher, idx, overrides, self.death)
+
+
+def _start_and_execute(marker: Path, idx: int, *args: Any) -> tuple[int, Any]:
+    """In a worker: leave ``marker``, then run the job as the joblib launcher does."""
+    from hydra_plugins.hydra_joblib_launcher._core import execute_job
+
+    marker.touch()
+    return idx, execute_job(idx, *args)
+
+
+def _record_death(
+    launcher: Any, idx: int, overrides: list[str], err: BaseException
+) -> Any:
+    """Mark job ``idx`` failed in its ``run.json``; the ``JobReturn`` that says so."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.utils import JobReturn, JobStatus
+    from omegaconf import open_dict
+
+    from .sweep import sweep_id
+    from .tables import write_json
+
+    cfg = launcher.hydra_context.config_loader.load_sweep_config(
+        launcher.config, overrides
+    )
+    with open_dict(cfg):  # as the worker had it, so that its directory resolves
+        cfg.hydra.job.id = f"{cfg.hydra.job.name}_{idx}"
+        cfg.hydra.job.num = idx
+    HydraConfig.instance().set_config(cfg)
+    sweep_dir = Path(str(cfg.hydra.sweep.dir))
+    job_dir = sweep_dir / str(cfg.hydra.sweep.subdir)
+    codes = re.search(r"exit codes of the workers are \{([^}]*)\}", str(err))
+    message = (
+        f"the worker process running this job died ("
+        f"{codes.group(1) if codes else type(err).__name__}): a crash, os._exit or "
+        f"the OOM killer; run this point alone to see why."
+    )
+    try:
+        record = json.loads((job_dir / "run.json").read_text())
+    except (OSError, ValueError):  # it died before the job began
+        record = {"sweep_id": sweep_id(sweep_dir)}
+    record.update(status="failed", error_type=type(err).__name__, error=message)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    write_json(job_dir / "run.json", record)
+    log.error(f"#{idx}: {message}")
+    # Our jobs report failure by their return value (as run_job does) and in
+    # run.json: a FAILED JobReturn would make Hydra's basic sweeper raise it and
+    # stop the sweep.
+    return JobReturn(overrides=overrides, cfg=cfg, hydra_cfg=cfg,
+                     working_dir=os.getcwd(), task_name=str(cfg.hydra.job.name),
+                     status=JobStatus.COMPLETED, _return_value=1)  # fmt: skip
