@@ -17,7 +17,7 @@ has the container of ``grad_vars``: one Array, a tuple, a list or a dict.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -25,6 +25,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import Base, iter_arrays
+from ._checks import (
+    ArgNums,
+    GradVars,
+    _check_aux_pair,
+    _check_callable,
+    _check_inexact,
+    _check_nargs,
+    _check_scalar,
+    _decorator_form,
+    _normalize_argnums,
+    _normalize_grad_vars,
+)
 from ._state import (
     _STACK,
     Array,
@@ -36,137 +48,7 @@ from ._state import (
 
 __all__ = ["grad", "hessian", "jacfwd", "jacobian", "jacrev", "vector_grad"]
 
-ArgNums = int | Sequence[int] | None
-GradVars = Array | Sequence[Array] | dict[str, Array] | None
-
 _KINDS = ("grad", "vector_grad", "jacrev", "jacfwd", "hessian")
-
-
-# -- checks and normal forms ---------------------------------------------------------
-def _check_callable(kind: str, func: Any) -> None:
-    if not callable(func):
-        raise TypeError(
-            f"{kind}(func): expected a callable (function, bound method or callable "
-            f"Base object), received {type(func).__name__} {func!r}."
-        )
-
-
-def _normalize_grad_vars(kind: str, grad_vars: GradVars) -> tuple[list[Array], Any]:
-    """Flatten ``grad_vars`` to a list of Arrays and the treedef to rebuild it."""
-    if grad_vars is None:
-        return [], None
-    leaves, treedef = jax.tree_util.tree_flatten(
-        grad_vars, is_leaf=lambda x: isinstance(x, Array)
-    )
-    seen: dict[int, int] = {}
-    for position, leaf in enumerate(leaves):
-        if not isinstance(leaf, Array):
-            raise TypeError(
-                f"{kind}(grad_vars=...): entry {position} is a {type(leaf).__name__}, "
-                f"expected a bm.Array or bm.Variable; wrap it (bm.Variable(x)) and "
-                f"store it on the object the function reads."
-            )
-        if id(leaf) in seen:
-            raise ValueError(
-                f"{kind}(grad_vars=...): entries {seen[id(leaf)]} and {position} are "
-                f"the same Array; list each variable once."
-            )
-        seen[id(leaf)] = position
-    if not leaves:
-        raise ValueError(
-            f"{kind}(grad_vars=...): received an empty {type(grad_vars).__name__}; "
-            f"pass at least one Array, or leave grad_vars out to use argnums."
-        )
-    return leaves, treedef
-
-
-def _normalize_argnums(kind: str, argnums: ArgNums, has_vars: bool) -> Any:
-    """``argnums`` as an int, a tuple of ints, or None (no argument gradients)."""
-    if argnums is None:
-        return None if has_vars else 0
-    if isinstance(argnums, (list, tuple)):
-        checked = tuple(_check_argnum(kind, a) for a in argnums)
-        if len(set(checked)) != len(checked):
-            raise ValueError(
-                f"{kind}(argnums={list(argnums)}): repeated entries; list each "
-                f"positional argument once."
-            )
-        if not checked:
-            raise ValueError(
-                f"{kind}(argnums=()): empty; pass an int, a non-empty tuple, or None."
-            )
-        return checked
-    return _check_argnum(kind, argnums)
-
-
-def _check_argnum(kind: str, argnum: Any) -> int:
-    if isinstance(argnum, bool) or not isinstance(argnum, (int, np.integer)):
-        raise TypeError(
-            f"{kind}(argnums=...): expected ints (positional argument indices), "
-            f"received {type(argnum).__name__} {argnum!r}; pass e.g. argnums=0 or "
-            f"argnums=(0, 1)."
-        )
-    if argnum < 0:
-        raise ValueError(
-            f"{kind}(argnums=...): expected non-negative ints, received {argnum}; "
-            f"count positional arguments from 0."
-        )
-    return int(argnum)
-
-
-def _check_nargs(kind: str, argnums: tuple[int, ...], nargs: int) -> None:
-    if argnums and max(argnums) >= nargs:
-        raise ValueError(
-            f"{kind}(argnums={argnums if len(argnums) > 1 else argnums[0]}): the "
-            f"function was called with {nargs} positional argument(s), so argnums "
-            f"must be below {nargs}; pass the argument positionally or fix argnums."
-        )
-
-
-def _check_aux_pair(kind: str, out: Any) -> tuple[Any, Any]:
-    if isinstance(out, (tuple, list)) and len(out) == 2:
-        return out[0], out[1]
-    if isinstance(out, (tuple, list)):
-        what = f"a {type(out).__name__} of length {len(out)}"
-    elif hasattr(out, "shape"):
-        what = f"a single array of shape {tuple(out.shape)}"
-    else:
-        what = f"a {type(out).__name__}"
-    raise TypeError(
-        f"{kind}(has_aux=True): the function must return a (value, aux) pair, but "
-        f"it returned {what}; return `value, aux` or set has_aux=False."
-    )
-
-
-def _check_scalar(out: Any) -> None:
-    shape = getattr(out, "shape", None)
-    if shape == ():
-        return
-    if shape is None:
-        received = f"a {type(out).__name__}"
-        hint = " (if it returns (value, aux), pass has_aux=True)"
-    else:
-        received = f"an output of shape {shape}"
-        hint = ""
-    raise TypeError(
-        f"Gradient only defined for scalar-output functions. grad received "
-        f"{received}{hint}. Reduce it to a scalar (e.g. `.sum()` or `.mean()`), or "
-        f"use vector_grad (gradient of the sum) or jacobian (all partials)."
-    )
-
-
-def _check_inexact(kind: str, names: list[str], values: list[Any]) -> None:
-    """Explain an integer input that JAX refused, naming which argument it was."""
-    for name, value in zip(names, values):
-        for leaf in jax.tree_util.tree_leaves(value):
-            dtype = jnp.result_type(leaf)
-            if not jnp.issubdtype(dtype, jnp.inexact):
-                raise TypeError(
-                    f"{kind} requires real- or complex-valued inputs (input dtype that "
-                    f"is a sub-dtype of np.inexact), but {name} has dtype {dtype}. "
-                    f"Pass floats (e.g. 2. instead of 2), or set allow_int=True "
-                    f"(grad, jacrev) to get float0 zeros for it."
-                )
 
 
 # -- the engine --------------------------------------------------------------------
@@ -215,13 +97,16 @@ class _Transform:
         has_aux: bool,
         return_value: bool,
         options: dict[str, Any],
+        name: str | None = None,
     ) -> None:
-        _check_callable(kind, func)
+        # ``name``: the transform the user called, for messages (jacobian -> jacrev).
+        self.name = name = name or kind
+        _check_callable(name, func)
         self.kind = kind
         self.func = func
-        self.vars, self.treedef = _normalize_grad_vars(kind, grad_vars)
-        self.dyn_vars, _ = _normalize_grad_vars(kind, dyn_vars) if dyn_vars else ([], 0)
-        self.argnums = _normalize_argnums(kind, argnums, bool(self.vars))
+        self.vars, self.treedef = _normalize_grad_vars(name, grad_vars)
+        self.dyn_vars = _normalize_grad_vars(name, dyn_vars, "dyn_vars")[0]
+        self.argnums = _normalize_argnums(name, argnums, bool(self.vars))
         self.has_aux = bool(has_aux)
         self.return_value = bool(return_value)
         arg_tuple = () if self.argnums is None else np.atleast_1d(self.argnums)
@@ -245,7 +130,7 @@ class _Transform:
             out = self.func(*args, **kwargs)
             aux = None
             if self.has_aux:
-                out, aux = _check_aux_pair(self.kind, out)
+                out, aux = _check_aux_pair(self.name, out)
                 aux = unwrap(aux)
             out = unwrap(out)
             if self.kind == "grad":
@@ -260,7 +145,7 @@ class _Transform:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         args = tuple(a.value if isinstance(a, Array) else unwrap(a) for a in args)
-        _check_nargs(self.kind, self.arg_tuple, len(args))
+        _check_nargs(self.name, self.arg_tuple, len(args))
         var_values = None
         if self.vars:
             var_values = self.treedef.unflatten([a.value for a in self.vars])
@@ -325,7 +210,7 @@ class _Transform:
         names = [f"grad_vars entry {i}" for i in range(len(self.vars))]
         names += [f"argument {a} (argnums)" for a in self.arg_tuple]
         values = [a.value for a in self.vars] + [args[a] for a in self.arg_tuple]
-        _check_inexact(self.kind, names, values)
+        _check_inexact(self.name, names, values)
 
 
 def _assemble(t: _Transform, grads: Any, value: Any, aux: Any) -> Any:
@@ -398,6 +283,7 @@ def _vector_grad_transform(
 
 
 # -- public transforms ---------------------------------------------------------------
+@_decorator_form
 def grad(
     func: Callable[..., Any],
     grad_vars: GradVars = None,
@@ -411,9 +297,11 @@ def grad(
     """Gradient of a scalar-output function, bound method or callable ``Base``.
 
     Args:
-        func: the function to differentiate; it may read and write Arrays.
+        func: the function to differentiate; it may read and write Arrays. Leave it
+            out to get a decorator: ``@bm.grad(argnums=0)``.
         grad_vars: Arrays (one, or a tuple/list/dict of them) to differentiate by.
-        dyn_vars: accepted for compatibility; state is always found automatically.
+        dyn_vars: Arrays (one, or a tuple/list/dict of them) the function reads or
+            writes; optional, since state is found automatically.
         argnums: positional argument(s) to differentiate by; default 0 when
             ``grad_vars`` is not given.
         has_aux: ``func`` returns ``(value, aux)``; ``aux`` is passed through.
@@ -444,6 +332,7 @@ def grad(
                       return_value, options)  # fmt: skip
 
 
+@_decorator_form
 def vector_grad(
     func: Callable[..., Any],
     grad_vars: GradVars = None,
@@ -461,11 +350,17 @@ def vector_grad(
         >>> import runner.core as bm
         >>> bm.vector_grad(lambda x: x ** 2)(bm.arange(3.0))
         Array([0., 2., 4.], dtype=float32)
+        >>> @bm.vector_grad(argnums=0)
+        ... def cube(x, c):
+        ...     return c * x**3
+        >>> cube(bm.array([1.0, 2.0]), 1.0)
+        Array([ 3., 12.], dtype=float32)
     """
     return _Transform("vector_grad", func, grad_vars, dyn_vars, argnums, has_aux,
                       return_value, {})  # fmt: skip
 
 
+@_decorator_form
 def jacrev(
     func: Callable[..., Any],
     grad_vars: GradVars = None,
@@ -493,6 +388,7 @@ def jacrev(
                       return_value, options)  # fmt: skip
 
 
+@_decorator_form
 def jacfwd(
     func: Callable[..., Any],
     grad_vars: GradVars = None,
@@ -518,6 +414,7 @@ def jacfwd(
                       return_value, options)  # fmt: skip
 
 
+@_decorator_form
 def jacobian(
     func: Callable[..., Any],
     grad_vars: GradVars = None,
@@ -548,22 +445,18 @@ def jacobian(
         Array([[2., 0.],
                [0., 4.]], dtype=float32)
     """
-    if mode == "reverse":
-        return jacrev(func, grad_vars, dyn_vars, argnums, has_aux, return_value,
-                      holomorphic)  # fmt: skip
-    if mode == "forward":
-        return jacfwd(func, grad_vars, dyn_vars, argnums, has_aux, return_value,
-                      holomorphic)  # fmt: skip
-    if mode == "auto":
+    kinds = {"reverse": "jacrev", "forward": "jacfwd", "auto": "jacobian"}
+    if mode in kinds:
         options = {"holomorphic": holomorphic}
-        return _Transform("jacobian", func, grad_vars, dyn_vars, argnums, has_aux,
-                          return_value, options)  # fmt: skip
+        return _Transform(kinds[mode], func, grad_vars, dyn_vars, argnums, has_aux,
+                          return_value, options, name="jacobian")  # fmt: skip
     raise ValueError(
         f"jacobian(mode={mode!r}): expected 'reverse', 'forward' or 'auto'; use "
         f"'forward' when inputs have fewer elements than outputs."
     )
 
 
+@_decorator_form
 def hessian(
     func: Callable[..., Any],
     grad_vars: GradVars = None,

@@ -18,7 +18,8 @@ from typing import Any
 
 import jax
 
-from ._autograd import _check_callable, _normalize_grad_vars, _owner_arrays
+from ._autograd import _owner_arrays
+from ._checks import _check_callable, _decorator_form, _normalize_grad_vars
 from ._state import (
     _STACK,
     Array,
@@ -127,6 +128,7 @@ class _Jitted:
                 self.states.append(array)
 
 
+@_decorator_form
 def jit(
     func: Callable[..., Any],
     dyn_vars: Any = None,
@@ -141,7 +143,9 @@ def jit(
 
     Args:
         func: a function, bound method, callable ``Base`` or transform of them.
-        dyn_vars: accepted for compatibility; Arrays are found automatically.
+            Leave it out to get a decorator: ``@bm.jit(static_argnums=1)``.
+        dyn_vars: Arrays (one, or a tuple/list/dict of them) the function uses;
+            optional, since Arrays are found automatically.
         static_argnums: positional arguments to treat as compile-time constants.
         static_argnames: keyword arguments to treat as compile-time constants.
 
@@ -164,9 +168,14 @@ def jit(
         >>> step = bm.jit(c.step)
         >>> _ = step(1.0); step(2.0)
         Array(3., dtype=float32)
+        >>> @bm.jit(static_argnums=1)
+        ... def power(x, n):
+        ...     return x**n
+        >>> power(bm.array([2.0]), 3)
+        Array([8.], dtype=float32)
     """
     _check_callable("jit", func)
-    extra = _normalize_grad_vars("jit", dyn_vars)[0] if dyn_vars else []
+    extra = _normalize_grad_vars("jit", dyn_vars, "dyn_vars")[0]
     if isinstance(static_argnums, int):
         static_argnums = (static_argnums,)
     if isinstance(static_argnames, str):
