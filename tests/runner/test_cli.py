@@ -92,3 +92,14 @@ def test_full_error_shows_the_traceback(tmp_path):
                env={"HYDRA_FULL_ERROR": "1"})  # fmt: skip
     assert proc.returncode != 0
     assert "Traceback" in proc.stderr and "ConfigError" in proc.stderr
+
+
+def test_exit_status_counts_only_this_calls_jobs(tmp_path, monkeypatch):
+    import runner.cli
+    import runner.sweep
+
+    runner.cli._STATUSES.append(1)  # left by an earlier call in this process
+    runner.sweep.FAILED.append(1)
+    argv = ["runner", "+exp=grad", f"hydra.run.dir={tmp_path}", "output.plots=false"]
+    monkeypatch.setattr(sys, "argv", argv)
+    assert runner.cli.main() == 0
