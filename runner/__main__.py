@@ -1,4 +1,7 @@
-"""``python -m runner +exp=<name>``: run an experiment (see :mod:`runner.cli`)."""
+"""``python -m runner +exp=<name>`` (or ``runner +exp=<name>``): run an experiment.
+
+See :mod:`runner.cli`. Both commands go through :func:`run`, so they exit alike.
+"""
 
 import logging
 import os
@@ -8,14 +11,31 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")  # the runner computes on the CPU
 
 from runner.cli import main  # noqa: E402
 
-if __name__ == "__main__":
+
+def run() -> None:
+    """Run :func:`runner.cli.main` on ``sys.argv`` and exit with its status.
+
+    A single run has written and closed its files by the time ``main`` returns, so
+    it skips the slow teardown of JAX and of every module (about half a second).
+    Sweeps exit normally, so that launchers (Ray, joblib) can stop their workers.
+
+    Example:
+        >>> from unittest import mock
+        >>> with mock.patch.object(sys, "argv", ["runner", "-m", "+exp=nope"]):
+        ...     try:
+        ...         run()
+        ...     except SystemExit as done:
+        ...         print("exit status", done.code)
+        exit status 2
+    """
     code = main()
     if not {"-m", "--multirun"} & set(sys.argv[1:]):
-        # A single run has written and closed its files by now: skip the slow
-        # teardown of JAX and of every module (about half a second). Sweeps exit
-        # normally, so that launchers (Ray, joblib) can stop their workers.
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
+
+
+if __name__ == "__main__":
+    run()

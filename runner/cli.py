@@ -24,8 +24,10 @@ from omegaconf import DictConfig
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
 from . import sweep
+from .errors import ConfigError
 from .job import run_job
 from .schema import register
+from .trust import check_allowed_targets, check_config_files
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 _STATUSES: list[int] = []
@@ -38,6 +40,12 @@ def _entry(cfg: DictConfig) -> int:
     hydra_cfg = HydraConfig.get()
     runtime = hydra_cfg.runtime
     title = runtime.choices.get("exp") or "experiment"
+    try:  # only the command line (or the environment) widens the allow-list
+        check_allowed_targets(cfg.get("allowed_targets"), hydra_cfg.overrides.task)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        _STATUSES.append(2)
+        return 2
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     sweep_id = sweep.sweep_id(Path(hydra_cfg.sweep.dir)) if in_sweep else None
     status = run_job(cfg, Path(runtime.output_dir), title=title, sweep_id=sweep_id)
@@ -56,17 +64,26 @@ def _config_dirs(argv: list[str]) -> list[Path]:
 
 
 def check_experiments(argv: list[str]) -> str | None:
-    """A one-line error for an ``+exp=NAME`` that names no experiment file.
+    """A one-line error for an ``+exp=NAME`` that names no experiment file, or for
+    a config group set to null (``model=null``, which Hydra reports without a key).
 
     Example:
         >>> check_experiments(["+exp=jacobian"]) is None
         True
         >>> check_experiments(["+exp=nope"]).split(";")[0]
         "exp: unknown experiment 'nope'"
+        >>> check_experiments(["model=null"]).split(";")[0]
+        'model: expected the name of a config of group model, received null'
     """
     dirs = _config_dirs(argv)
     known = sorted({p.stem for d in dirs for p in (d / "exp").glob("*.yaml")})
     for arg in argv:
+        group, _, value = arg.lstrip("+").partition("=")
+        if value == "null" and group and any((d / group).is_dir() for d in dirs):
+            names = sorted({p.stem for d in dirs for p in (d / group).glob("*.yaml")})
+            return (f"{group}: expected the name of a config of group {group}, "
+                    f"received null; expected one of {', '.join(names)}, e.g. "
+                    f"{group}={names[0] if names else 'NAME'}.")  # fmt: skip
         if arg.lstrip("+").startswith("exp="):
             for name in arg.split("=", 1)[1].split(","):
                 if name and name not in known:
@@ -101,6 +118,9 @@ def error_line(err: BaseException) -> str:
     chain = [err]
     while chain[-1].__cause__ is not None or chain[-1].__context__ is not None:
         chain.append(chain[-1].__cause__ or chain[-1].__context__)
+    missing = _missing_package_line(" ".join(str(c) for c in chain))
+    if missing:
+        return missing
     for cause in chain:
         if isinstance(cause, yaml.MarkedYAMLError) and cause.problem_mark is not None:
             mark = cause.problem_mark
@@ -139,6 +159,20 @@ def error_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {' '.join(text.split())}"
 
 
+def _missing_package_line(text: str) -> str | None:
+    """The error for an experiment file without ``# @package _global_``, if it is.
+
+    Without that line Hydra puts the file's keys under ``exp.`` (``exp.inputs``,
+    ``model@exp.model``), where the schema has no such key.
+    """
+    found = re.search(r"In 'exp/([^']+)'", text)
+    if not found or not re.search(r"@exp\.|Key 'exp' not in|full_key: exp\.", text):
+        return None
+    return (f"exp: {found.group(1)}.yaml does not start with '# @package _global_', "
+            f"so its keys were put under exp.; add that line at the top of the "
+            f"file.")  # fmt: skip
+
+
 def _report_in_one_line(func: Callable[[], Any]) -> Any:
     """Hydra's ``run_and_report``, printing one line instead of a report."""
     try:
@@ -158,6 +192,16 @@ def main() -> int:
     if error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    try:  # before Hydra instantiates callbacks or configures logging
+        check_config_files(sys.argv[1:], CONFIGS)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except Exception as err:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"error: {error_line(err)}", file=sys.stderr)
+        return 1
     original = getattr(hydra_utils, "run_and_report", None)
     if original is not None:
         hydra_utils.run_and_report = _report_in_one_line

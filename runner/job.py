@@ -8,6 +8,7 @@ below this module sees Hydra or OmegaConf. A job that fails records why in
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import platform
@@ -29,7 +30,8 @@ from .build import allowed_prefixes, build_inputs, build_model
 from .checks import describe_nonfinite, raise_on_nonfinite
 from .errors import CheckError, ConfigError, RunnerError
 from .experiment import DiffSpec, Result, compute, to_columns
-from .summary import print_summary
+from .schema import check_config
+from .summary import print_summary, save_summary
 from .tables import FORMATS, write_json, write_tables
 
 __all__ = ["execute", "run_job", "to_plain", "versions"]
@@ -82,11 +84,21 @@ def use_compile_cache(directory: str | None) -> None:
 
 
 def _build(plain: dict[str, Any]) -> tuple[Any, list[Any], DiffSpec, Any]:
-    """Seed, then build the model, the inputs and the spec of ``plain``."""
+    """Check ``plain`` against the schema, seed, then build the model, the inputs
+    and the spec."""
+    check_config(plain)
     use_compile_cache(plain.get("compile_cache"))
     seed = plain.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ConfigError("seed", f"expected an int, received {seed!r}; e.g. seed=0.")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        why = (
+            f" (JAX keeps 32 bits of a seed: {seed} would repeat seed {seed % 2**32})"
+            if isinstance(seed, int) and not isinstance(seed, bool)
+            else ""
+        )
+        raise ConfigError(
+            "seed",
+            f"expected an int in 0..{2**32 - 1}, received {seed!r}{why}; e.g. seed=0.",
+        )
     bm.random.seed(seed)
     allowed = allowed_prefixes(plain.get("allowed_targets"))
     model = build_model(plain.get("model"), allowed)
@@ -165,6 +177,13 @@ def _check_output(output: dict[str, Any]) -> None:
             f"expected a positive int (significant digits) or null, received "
             f"{precision!r}; e.g. output.precision=6.",
         )
+
+
+def _swept(plain: dict[str, Any]) -> bool:
+    """Whether ``plain`` has a vectorized sweep: values under ``sweep.inputs`` or
+    ``sweep.model`` (an empty ``sweep`` block, the default, runs one point)."""
+    sweep = plain.get("sweep")
+    return isinstance(sweep, dict) and bool(sweep.get("inputs") or sweep.get("model"))
 
 
 def _refuse_check_in_sweep(diff: dict[str, Any]) -> None:
@@ -303,14 +322,16 @@ def run_job(
     except (Exception, SystemExit) as err:  # SystemExit: a model calling sys.exit
         return _fail(err, output_dir, record, start)
     if output.get("summary", True):
-        console = console or Console()
-        if results:
-            print_summary(title, results, console)
-        else:
-            points = len(set(table["job"].tolist()))
-            console.print(f"{title}: {points} point(s), {len(table['value'])} rows "
-                          f"in {record['seconds']} s")  # fmt: skip
-        console.print(f"results: {output_dir / 'results.csv'}")
+        saved = Console(file=io.StringIO(), record=True, width=100)
+        for target in (console or Console(), saved):  # the screen, summary.txt
+            if results:
+                print_summary(title, results, target)
+            else:
+                points = len(set(table["job"].tolist()))
+                target.print(f"{title}: {points} point(s), {len(table['value'])} "
+                             f"rows in {record['seconds']} s")  # fmt: skip
+            target.print(f"results: {output_dir / 'results.csv'}")
+        save_summary(saved.export_text(), output_dir)
     return 0
 
 
@@ -320,7 +341,7 @@ def _compute_and_write(
     """Compute the job's results, write its tables and draw its plot."""
     output = plain.get("output") or {}
     _check_output(output)
-    if plain.get("sweep"):
+    if _swept(plain):
         _refuse_check_in_sweep(plain.get("diff") or {})
         results, table = [], execute_sweep(plain)
         _nonfinite_in_sweep(table, output.get("fail_on_nonfinite", False))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
@@ -13,7 +16,7 @@ from .checks import describe_nonfinite
 from .experiment import Result
 from .stability import FIXED_POINT_TOL, is_fixed_point
 
-__all__ = ["print_summary", "stability_lines"]
+__all__ = ["print_summary", "save_summary", "stability_lines"]
 
 
 def print_summary(
@@ -95,3 +98,36 @@ def stability_lines(results: Sequence[Result]) -> list[str]:
                 f"diff.fixed_point=true solves for a fixed point first"
             )
     return lines
+
+
+def save_summary(text: str, output_dir: Path) -> Path | None:
+    """Keep the console summary: ``summary.txt`` in the job's directory, and the log.
+
+    The text also goes to every log file of the logging set-up (under Hydra, the
+    job's ``<job name>.log``), not to the console, which has shown it already. A
+    file that cannot be written is a warning.
+
+    Returns:
+        The path of ``summary.txt``, or None when it could not be written.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> save_summary("demo: stable", d).read_text()
+        'demo: stable\\n'
+    """
+    from .tables import atomic_write
+
+    text = text.rstrip("\n") + "\n"
+    message = f"console summary:\n{text.rstrip()}"
+    record = logging.LogRecord(__name__, logging.INFO, __file__, 0, message, None, None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+    path = Path(output_dir) / "summary.txt"
+    try:
+        atomic_write(path, lambda tmp: tmp.write_text(text))
+    except OSError as err:
+        print(f"warning: cannot write {path} ({err.strerror})", file=sys.stderr)
+        return None
+    return path

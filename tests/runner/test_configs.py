@@ -1,8 +1,10 @@
-"""Every experiment config composes, runs, and matches its golden table.
+"""Every experiment config has a golden table; the tutorial's cases its numbers.
 
-Goldens live in ``test_configs/`` (rewrite them on purpose with
-``pytest --force-regen``). The tutorial's cases are also checked against the
-tutorial's own numbers, so a golden cannot drift from them.
+The comparison with the goldens in ``test_configs/`` is done by the project's own
+pytest plugin (:mod:`runner.pytest_plugin`, configured in ``pyproject.toml``): each
+``configs/exp/*.yaml`` is a test item (rewrite goldens on purpose with
+``pytest configs/exp --force-regen``). The tutorial's cases are also checked
+against the tutorial's own numbers, so a golden cannot drift from them.
 """
 
 from __future__ import annotations
@@ -10,11 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from runner.experiment import to_frame
-from runner.job import execute, execute_sweep, to_plain
+from runner.job import execute, to_plain
 
 from ..conftest import CONFIGS, EXPERIMENTS
 
@@ -55,28 +55,8 @@ TUTORIAL = {
 }
 
 
-# Vectorized sweeps are compared on fewer points than they ship with.
-SMALLER = {"jacobian_sweep": ["sweep.inputs.1.num=4"]}
-
-
 def _run(compose, name):
     return execute(to_plain(compose(f"+exp={name}")))
-
-
-def _table(compose, name):
-    plain = to_plain(compose(f"+exp={name}", *SMALLER.get(name, [])))
-    if plain.get("sweep"):
-        return pd.DataFrame(execute_sweep(plain))
-    return to_frame(execute(plain))
-
-
-@pytest.mark.parametrize("name", EXPERIMENTS)
-def test_experiment_matches_golden(name, compose, dataframe_regression):
-    frame = _table(compose, name)
-    assert not frame.empty
-    dataframe_regression.check(
-        frame, basename=name, default_tolerance={"atol": 1e-6, "rtol": 1e-5}
-    )
 
 
 def test_every_experiment_has_a_golden():
