@@ -1,0 +1,238 @@
+"""What a config file may not do: widen the allow-list or set Hydra's own nodes.
+
+Hydra acts on its ``hydra`` node before the runner sees a config: it instantiates
+``hydra.callbacks``, configures logging from ``hydra.job_logging`` and
+``hydra.hydra_logging`` (file handlers, ``()`` factories), sets ``hydra.job.env_set``,
+picks the launcher and where files go. So :func:`check_config_files` composes the
+command's config as Hydra will (every experiment of a sweep), composes it again
+from the command line's Hydra overrides alone, and refuses any difference in the
+``hydra`` node that a file made, except in :data:`FILE_SETTABLE`. The command line
+and ``RUNNER_TRUST_CONFIG_HYDRA=1`` are the only ways to allow more.
+``allowed_targets`` likewise comes only from the command line (or
+``RUNNER_ALLOWED_TARGETS``): :func:`check_allowed_targets`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from hydra._internal.hydra import Hydra
+from hydra._internal.utils import (
+    compute_search_path_dir,
+    create_config_search_path,
+    get_args_parser,
+)
+from hydra.core.config_search_path import SearchPathQuery
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
+from hydra.types import RunMode
+from omegaconf import OmegaConf
+
+from .errors import ConfigError
+
+__all__ = [
+    "FILE_SETTABLE",
+    "TRUST_ENV",
+    "check_allowed_targets",
+    "check_config_files",
+    "cli_allowed_targets",
+]
+
+TRUST_ENV = "RUNNER_TRUST_CONFIG_HYDRA"
+# Hydra nodes a config file may set: the values a -m sweep takes (plain keys only,
+# checked below). Everything else under hydra is the command line's.
+FILE_SETTABLE = ("hydra.sweeper.params",)
+# Nodes Hydra computes after composing (overwritten, or checked separately).
+_COMPUTED = ("hydra.runtime", "hydra.job.override_dirname", "hydra.job.config_name")
+
+
+def _is_hydra(override: Override) -> bool:
+    key = override.key_or_group
+    return key == "hydra" or key.startswith(("hydra.", "hydra/"))
+
+
+def cli_allowed_targets(overrides: Sequence[str]) -> list[str] | None:
+    """The ``allowed_targets`` the command-line ``overrides`` set, or None.
+
+    Example:
+        >>> cli_allowed_targets(["+exp=grad", "allowed_targets=[mypkg.]"])
+        ['mypkg.']
+        >>> cli_allowed_targets(["+exp=grad"]) is None
+        True
+    """
+    found = None
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        if override.key_or_group == "allowed_targets":
+            value = None if override.is_delete() else override.value()
+            found = [str(v) for v in value] if isinstance(value, list) else value
+    return found
+
+
+def check_allowed_targets(value: Any, overrides: Sequence[str]) -> None:
+    """Refuse an ``allowed_targets`` that a config file set (not the command line).
+
+    Args:
+        value: ``allowed_targets`` of the composed config.
+        overrides: the command line's task overrides
+            (``HydraConfig.get().overrides.task``).
+
+    Raises:
+        ConfigError: naming ``allowed_targets`` and how to allow a package.
+
+    Example:
+        >>> check_allowed_targets(["mypkg."], ["allowed_targets=[mypkg.]"])
+        >>> try:
+        ...     check_allowed_targets(["os."], ["+exp=evil"])
+        ... except ConfigError as err:
+        ...     print(str(err).split(";")[0])
+        allowed_targets: set by a config file (['os.'])
+    """
+    expected = cli_allowed_targets(overrides) or []
+    if list(value or []) != list(expected):
+        raise ConfigError(
+            "allowed_targets",
+            f"set by a config file ({list(value)!r}); a config file cannot widen "
+            f"what it may import; if you trust the package, pass it on the command "
+            f"line (allowed_targets=[mypkg.]) or in RUNNER_ALLOWED_TARGETS=mypkg.",
+        )
+
+
+def _flat(node: Any, key: str) -> Iterator[tuple[str, Any]]:
+    """(dotted key, leaf) pairs of a container; lists and empty dicts are leaves."""
+    if isinstance(node, dict) and node:
+        for k, v in node.items():
+            yield from _flat(v, f"{key}.{k}")
+    else:
+        yield key, node
+
+
+def _under(key: str, prefixes: Sequence[str]) -> bool:
+    return any(key == p or key.startswith(f"{p}.") for p in prefixes)
+
+
+def _changed(base: Any, full: Any) -> list[str]:
+    """Keys of the ``hydra`` node that differ, outside the computed ones."""
+    a, b = dict(_flat(base, "hydra")), dict(_flat(full, "hydra"))
+    keys = list(b) + [k for k in a if k not in b]
+    return [k for k in keys if a.get(k, KeyError) != b.get(k, KeyError)
+            and not _under(k, _COMPUTED)]  # fmt: skip
+
+
+def _refuse(key: str, where: str) -> ConfigError:
+    return ConfigError(
+        key,
+        f"set by a config file{where}; config files may not set Hydra's own nodes "
+        f"(callbacks and logging run code, others choose where files go); set it "
+        f"on the command line, or set {TRUST_ENV}=1 if you trust every config "
+        f"file of this run.",
+    )
+
+
+def _check_params(params: dict[str, Any], base: dict[str, Any], hydra: Hydra,
+                  where: str) -> None:  # fmt: skip
+    """A file's sweep parameters may sweep plain keys only."""
+    repo = hydra.config_loader.repository  # type: ignore[attr-defined]
+    for key, value in params.items():
+        if base.get(key, KeyError) == value:
+            continue
+        name = OverridesParser.create().parse_override(f"{key}=0").key_or_group
+        if name == "hydra" or name.startswith(("hydra.", "hydra/")) or (
+            name == "allowed_targets" or repo.group_exists(name)):  # fmt: skip
+            raise ConfigError(
+                f"hydra.sweeper.params.{key}",
+                f"set by a config file{where}; a file's sweep may vary plain keys "
+                f"only, not Hydra's nodes, config groups or allowed_targets; sweep "
+                f"it on the command line ({key}=a,b) instead.",
+            )
+
+
+def _main_hydra(config_path: str, config_dir: str | None) -> Hydra:
+    """A Hydra instance with the search path ``python -m runner`` would have."""
+    search_path = create_config_search_path(
+        compute_search_path_dir(None, "runner.cli", config_path)
+    )
+    if config_dir is not None:
+        search_path.prepend(
+            provider="command-line",
+            path=f"file://{os.path.abspath(config_dir)}",
+            anchor=SearchPathQuery(provider="schema"),
+        )
+    return Hydra.create_main_hydra2(task_name="cli", config_search_path=search_path)
+
+
+def _combinations(overrides: list[Override], hydra: Hydra) -> list[list[str]]:
+    """Every combination of the config-group choices of a (sweep) command line."""
+    repo = hydra.config_loader.repository  # type: ignore[attr-defined]
+    choices = []
+    for override in overrides:
+        if _is_hydra(override) or not repo.group_exists(override.key_or_group):
+            continue  # plain values select no file
+        if override.is_sweep_override():
+            key = override.get_key_element()
+            choices.append([f"{key}={v}" for v in override.sweep_string_iterator()])
+        else:
+            choices.append([override.input_line])
+    return [list(c) for c in itertools.product(*choices)]
+
+
+def check_config_files(argv: Sequence[str], primary: Path) -> None:
+    """Refuse Hydra nodes (and ``allowed_targets``) set by a config file.
+
+    Composes the config of the command line ``argv`` for every combination of
+    its config-group choices (each experiment of a sweep) and compares the
+    ``hydra`` node, unresolved, with the one of ``primary/config.yaml`` and the
+    command line's Hydra overrides alone. Nothing is instantiated or logged.
+
+    Args:
+        argv: the command line, without the program name.
+        primary: the directory of the runner's own ``config.yaml``.
+
+    Raises:
+        ConfigError: naming the first key a file set, and how to allow it.
+        Exception: what Hydra raises for a config it cannot compose.
+
+    Example:
+        >>> from runner.cli import CONFIGS
+        >>> check_config_files(["+exp=jacobian", "hydra.run.dir=/tmp/x"], CONFIGS)
+    """
+    if os.environ.get(TRUST_ENV) == "1":
+        return
+    args = get_args_parser().parse_args(list(argv))
+    if args.cfg or args.info or args.shell_completion:
+        return  # these only print; Hydra instantiates and logs nothing
+    config_path = args.config_path or str(primary)
+    hydra = _main_hydra(config_path, args.config_dir)
+    own = hydra if config_path == str(primary) else _main_hydra(str(primary), None)
+    try:
+        parser = OverridesParser.create(config_loader=hydra.config_loader)
+        parsed = parser.parse_overrides(args.overrides)
+        cli = [o.input_line for o in parsed if _is_hydra(o)]
+        base = own.compose_config("config", cli, run_mode=RunMode.RUN)
+        base_hydra = OmegaConf.to_container(base.hydra, resolve=False)
+        for combo in _combinations(parsed, hydra):
+            named = ([f"--config-name={args.config_name}"] if args.config_name
+                     else []) + combo  # fmt: skip
+            where = f" (with {' '.join(named)})" if named else ""
+            full = hydra.compose_config(
+                args.config_name or "config", cli + combo, run_mode=RunMode.RUN
+            )
+            full_hydra = OmegaConf.to_container(full.hydra, resolve=False)
+            for key in _changed(base_hydra, full_hydra):
+                if key.startswith("hydra.overrides."):
+                    if full_hydra["overrides"] == {"hydra": cli, "task": combo}:
+                        continue
+                    raise _refuse("hydra.overrides", where)
+                if not _under(key, FILE_SETTABLE):
+                    raise _refuse(key, where)
+            _check_params(full_hydra["sweeper"].get("params") or {},
+                          base_hydra["sweeper"].get("params") or {}, hydra,
+                          where)  # fmt: skip
+            if cli_allowed_targets(args.overrides) is None:
+                check_allowed_targets(full.get("allowed_targets"), [])
+    finally:
+        GlobalHydra.instance().clear()

@@ -1,0 +1,80 @@
+"""Hostile experiment files, run as a user would: nothing is written or executed.
+
+Each case is an experiment file in a ``--config-dir`` of its own that tries to
+write ``victim`` (an existing file) or create ``marker``; the run must exit
+non-zero with one line naming the key, and leave both untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ..conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+HEAD = "# @package _global_\ndefaults:\n  - override /model: linear_fn\n"
+SYSTEM = "{_target_: %s, command: 'touch {marker}'}"
+CASES = {
+    "input through a module": (
+        "inputs:\n  - {_target_: runner.inputs.jnp.save, file: '{victim}', "
+        "arr: [1.0]}\n  - [1.0, 2.0]\n",
+        "inputs.0._target_: 'runner.inputs.jnp.save' reaches the module jax.numpy",
+    ),
+    "input chained to os.system": (
+        f"inputs:\n  - {SYSTEM % 'runner.inputs.jax.version.os.system'}\n  - 1.0\n",
+        "inputs.0._target_: 'runner.inputs.jax.version.os.system' reaches",
+    ),
+    "file allows everything": (
+        f"allowed_targets: ['']\ninputs:\n  - {SYSTEM % 'os.system'}\n  - 1.0\n",
+        "allowed_targets: set by a config file",
+    ),
+    "file allows os": (
+        f"allowed_targets: [os.]\ninputs:\n  - {SYSTEM % 'os.system'}\n  - 1.0\n",
+        "allowed_targets: set by a config file",
+    ),
+    "hydra callback": (
+        "inputs: [2.0, 1.0]\nhydra:\n  callbacks:\n    x: {_target_: numpy.save, "
+        "file: '{victim}', arr: [1.0]}\n",
+        "hydra.callbacks.x._target_: set by a config file",
+    ),
+    "log file handler": (
+        "inputs: [2.0, 1.0]\nhydra:\n  job_logging:\n    handlers:\n      file: "
+        "{class: logging.FileHandler, filename: '{victim}', mode: w}\n",
+        "hydra.job_logging.handlers.file.filename: set by a config file",
+    ),
+    "log handler factory": (
+        "inputs: [2.0, 1.0]\nhydra:\n  job_logging:\n    handlers:\n      x: "
+        "{'()': numpy.save, file: '{victim}', arr: [1.0]}\n",
+        "hydra.job_logging.handlers.x.(): set by a config file",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_hostile_experiment_files_write_and_run_nothing(case, tmp_path):
+    body, key = CASES[case]
+    victim, marker = tmp_path / "victim.npy", tmp_path / "marker"
+    victim.write_text("precious")
+    (tmp_path / "conf" / "exp").mkdir(parents=True)
+    text = HEAD + body.replace("{victim}", str(victim))
+    (tmp_path / "conf" / "exp" / "hostile.yaml").write_text(
+        text.replace("{marker}", str(marker))
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNNER_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner", f"--config-dir={tmp_path / 'conf'}",
+         "+exp=hostile", f"hydra.run.dir={tmp_path / 'run'}", "output.plots=false"],
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert victim.read_bytes() == b"precious"
+    assert not marker.exists()
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {key}"), proc.stderr
+    if "set by a config file" in key:  # refused before Hydra started the job
+        assert not (tmp_path / "run").exists()
