@@ -1,7 +1,8 @@
 """Neuron and population models whose vector fields the runner differentiates.
 
 The Jacobian of a vector field at a fixed point decides its stability: the point is
-stable when every eigenvalue has a negative real part.
+stable when every eigenvalue has a negative real part. Each ``vector_field`` declares
+the shape of its state in ``input_shapes``, which the runner checks before the call.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ class FitzHughNagumo(bm.Base):
         dw = (v + self.a - self.b * w) / self.tau
         return bm.stack([dv, dw])
 
+    vector_field.input_shapes = ((2,),)  # type: ignore[attr-defined]
+
 
 class WilsonCowan(bm.Base):
     """Wilson–Cowan excitatory/inhibitory rates with a sigmoid gain.
@@ -82,3 +85,5 @@ class WilsonCowan(bm.Base):
         """``(E', I')`` at ``rates = (E, I)``."""
         gain = 1.0 / (1.0 + bm.exp(-(bm.dot(self.w, rates) + self.drive)))
         return (-rates + gain) / self.tau
+
+    vector_field.input_shapes = ((2,),)  # type: ignore[attr-defined]

@@ -1,6 +1,9 @@
 """The models and functions of the autograd tutorial, as configs can name them.
 
-Each takes an optional ``name`` so that variable paths are stable across runs.
+Each takes an optional ``name`` so that variable paths are stable across runs. A
+function or method whose inputs must have certain shapes says so in a plain
+``input_shapes`` attribute (one entry per input), which the runner checks before
+the call.
 
 Example:
     >>> import runner.core as bm
@@ -49,6 +52,11 @@ def f1(x: Any, y: Any) -> tuple[Any, Any]:
     a = 4 * x[1] ** 2 - 2 * x[2]
     r = jnp.asarray([x[0] * y[0], 5 * x[2] * y[1], a, x[2] * jnp.sin(x[0])])
     return r, a
+
+
+# Read by the runner before the call: x has 3 elements and y 2 (JAX would clamp
+# out-of-range indices of shorter inputs and return a plausible wrong result).
+f1.input_shapes = ((3,), (2,))  # type: ignore[attr-defined]
 
 
 class Linear(bm.Base):
@@ -164,6 +172,8 @@ class Polynomial(bm.Base):
     def __call__(self) -> Any:
         return self.x**2 + self.y**3 + 10
 
+    __call__.input_shapes = ()  # type: ignore[attr-defined]
+
 
 class Test(bm.Base):
     """The tutorial's Jacobian object: :func:`f1` with ``x`` held as a plain Array.
@@ -186,6 +196,8 @@ class Test(bm.Base):
         r = jnp.asarray([a, b, c, d])
         return r, (c, d)
 
+    __call__.input_shapes = ((2,),)  # type: ignore[attr-defined]
+
 
 def quadratic_form(x: Any, a: Any) -> Any:
     """``x^T A x``, whose Hessian in ``x`` is ``A + A^T``.
@@ -195,3 +207,6 @@ def quadratic_form(x: Any, a: Any) -> Any:
         2.0
     """
     return bm.dot(x, bm.dot(a, x))
+
+
+quadratic_form.input_shapes = ((None,), (None, None))  # type: ignore[attr-defined]

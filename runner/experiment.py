@@ -6,6 +6,7 @@ tidy ``pandas.DataFrame`` with one row per scalar (columns in :data:`COLUMNS`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -17,6 +18,7 @@ import numpy as np
 import runner.core as bm
 
 from .errors import ConfigError, RunnerError
+from .signature import check_inputs, checked_output
 from .stability import residual, solve_fixed_point
 
 if TYPE_CHECKING:
@@ -118,11 +120,13 @@ def prepare(
     target = _resolve_method(model, method)
     grad_vars, names = _resolve_grad_vars(model, diff.grad_vars)
     argnums = _check_argnums(diff.argnums, len(inputs), grad_vars is None)
-    arrays = [_check_input(i, x, argnums) for i, x in enumerate(inputs)]
+    name = _name(model, method)
+    arrays = check_inputs(target, name, inputs, argnums)
     transform = getattr(bm, diff.kind)
     options = {"mode": _check_mode(diff.mode)} if diff.kind == "jacobian" else {}
+    key = "model" if method is None else "method"
     derivative = transform(
-        target,
+        checked_output(target, key, name, diff.kind, diff.has_aux),
         grad_vars=grad_vars,
         argnums=argnums,
         has_aux=diff.has_aux,
@@ -321,19 +325,35 @@ def _resolve_method(model: Any, method: str | None) -> Any:
                 f"to differentiate, e.g. method=update.",
             )
         return model
+    if not isinstance(method, str):
+        raise ConfigError(
+            "method",
+            f"expected the name of a method or null, received {method!r} "
+            f"({type(method).__name__}); e.g. method=update.",
+        )
     found = getattr(model, method, None)
-    if not callable(found):
+    if method.startswith("_") or not callable(found):
         methods = sorted(
             m
             for m in dir(model)
             if not m.startswith("_") and callable(getattr(model, m))
         )
+        cls = type(model).__name__
+        what = f"is private to {cls}" if found else f"is not a method of {cls}"
         raise ConfigError(
             "method",
-            f"{type(model).__name__} has no method {method!r}; available: "
-            f"{', '.join(methods) or '(none)'}.",
+            f"{method!r} {what}; name a public method (available: "
+            f"{', '.join(methods) or '(none)'}) or null to call the model itself.",
         )
     return found
+
+
+def _name(model: Any, method: str | None) -> str:
+    """The called function's name for messages: ``f1``, ``FitzHughNagumo.update``."""
+    if method is not None:
+        return f"{type(model).__name__}.{method}"
+    func = model.func if isinstance(model, functools.partial) else model
+    return getattr(func, "__qualname__", type(func).__name__)
 
 
 def _relative(model: Any, path: str) -> str:
@@ -425,33 +445,6 @@ def _check_argnums(argnums: Any, nargs: int, default: bool) -> Any:
                 f"received {argnums!r}; index the inputs list from 0.",
             )
     return list(argnums) if isinstance(argnums, (list, tuple)) else argnums
-
-
-def _check_input(i: int, x: Any, argnums: Any) -> Any:
-    diffed = argnums if isinstance(argnums, list) else [argnums]
-    try:
-        arr = np.asarray(x)
-    except ValueError as err:
-        raise ConfigError(
-            f"inputs.{i}", f"cannot be made an array ({err}); give a rectangular list."
-        ) from err
-    if arr.dtype == object:
-        raise ConfigError(
-            f"inputs.{i}",
-            "is not numeric or is ragged; give numbers in a rectangular list.",
-        )
-    if i in diffed and not np.issubdtype(arr.dtype, np.inexact):
-        raise ConfigError(
-            f"inputs.{i}",
-            f"is differentiated (argnums) so it must hold floats, received dtype "
-            f"{arr.dtype}; write 10.0 instead of 10.",
-        )
-    if np.issubdtype(arr.dtype, np.inexact) and not np.isfinite(arr).all():
-        raise ConfigError(
-            f"inputs.{i}",
-            "contains NaN or Inf; derivatives there mean nothing, give finite values.",
-        )
-    return jnp.asarray(arr)
 
 
 def _key_for(message: str) -> str:

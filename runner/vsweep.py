@@ -26,25 +26,82 @@ __all__ = ["expand", "run_sweep"]
 
 def _values(key: str, spec: Any) -> np.ndarray:
     """The values of one swept key: a list, or a range node."""
-    where = f"sweep.params.{key}"
+    where = f"sweep.{key}"
     if isinstance(spec, dict):
-        if {"start", "stop", "num"} <= spec.keys():
-            return np.linspace(spec["start"], spec["stop"], int(spec["num"]))
-        if {"start", "stop"} <= spec.keys():
-            return np.arange(spec["start"], spec["stop"], spec.get("step", 1.0))
+        return _range(where, spec)
+    if not isinstance(spec, (list, tuple)) or not spec:
         raise ConfigError(
             where,
-            f"expected a list of values or {{start, stop, num|step}}, got {spec}.",
+            f"expected a non-empty list of values or a range {{start, stop, num}}, "
+            f"received {spec!r}.",
         )
-    if not isinstance(spec, (list, tuple)) or not spec:
-        raise ConfigError(where, f"expected a non-empty list of values, got {spec!r}.")
+    return _numbers(where, spec)
+
+
+def _numbers(where: str, spec: Any) -> np.ndarray:
     try:
         values = np.asarray(spec, dtype=np.float64)
-    except ValueError as err:
+    except (TypeError, ValueError) as err:
         raise ConfigError(
-            where, f"values must be numbers or equal-shaped lists ({err})."
+            where,
+            f"expected numbers or equal-shaped lists of them, received {spec!r} "
+            f"({err}).",
         ) from err
+    if not np.isfinite(values).all():
+        raise ConfigError(where, f"contains NaN or Inf ({spec!r}); give finite values.")
     return values
+
+
+_RANGE = (
+    "a range is {start, stop, num} (num points, ends included) or {start, stop, step}"
+)
+
+
+def _range(where: str, spec: dict[str, Any]) -> np.ndarray:
+    """``{start, stop, num}`` (linspace) or ``{start, stop, step}`` (arange)."""
+    unknown = sorted(set(spec) - {"start", "stop", "num", "step"})
+    if unknown:
+        raise ConfigError(
+            f"{where}.{unknown[0]}", f"unknown key of a range; {_RANGE}; fix its name."
+        )
+    if not {"start", "stop"} <= spec.keys() or ("num" in spec) == ("step" in spec):
+        raise ConfigError(
+            where, f"received {spec}; {_RANGE}; give start, stop and num or step."
+        )
+    start = _numbers(f"{where}.start", spec["start"])
+    stop = _numbers(f"{where}.stop", spec["stop"])
+    if start.shape != stop.shape:
+        raise ConfigError(
+            where,
+            f"start has shape {start.shape} but stop {stop.shape}; give them equally "
+            f"many values (one per element of the swept input).",
+        )
+    if "num" in spec:
+        num = spec["num"]
+        if isinstance(num, bool) or not isinstance(num, int) or num < 1:
+            raise ConfigError(
+                f"{where}.num",
+                f"expected a whole number of points >= 1, received {num!r}; e.g. "
+                f"num: 10.",
+            )
+        return _allocate(f"{where}.num", np.linspace, start, stop, num)
+    step = _numbers(f"{where}.step", spec["step"])
+    if start.ndim or step.ndim or step == 0 or (stop - start) / step <= 0:
+        raise ConfigError(
+            f"{where}.step",
+            f"expected a number that leads from start {spec['start']} toward stop "
+            f"{spec['stop']}, received {spec['step']!r} (for lists, use num).",
+        )
+    return _allocate(f"{where}.step", np.arange, start, stop, step)
+
+
+def _allocate(key: str, make: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
+    try:
+        return make(*args)
+    except MemoryError as err:  # numpy says how much it asked for
+        raise ConfigError(
+            key, f"asks for more memory than there is ({err}); sweep fewer points."
+        ) from err
 
 
 def expand(params: dict[str, Any], mode: str = "grid") -> dict[str, np.ndarray]:
@@ -66,7 +123,10 @@ def expand(params: dict[str, Any], mode: str = "grid") -> dict[str, np.ndarray]:
         ([1.0, 1.0, 1.0, 2.0, 2.0, 2.0], [0.0, 0.5, 1.0, 0.0, 0.5, 1.0])
     """
     if not params:
-        raise ConfigError("sweep.params", "is empty; name at least one key to sweep.")
+        raise ConfigError(
+            "sweep",
+            "sweeps nothing; add values under sweep.inputs.<i> or sweep.model.<path>.",
+        )
     values = {k: _values(k, v) for k, v in params.items()}
     lengths = [len(v) for v in values.values()]
     if mode == "zip":
@@ -111,7 +171,7 @@ def _targets(
                 arrays.append(node)
                 continue
         raise ConfigError(
-            f"sweep.params.{key}",
+            f"sweep.{key}",
             f"expected inputs.<i> (i < {len(inputs)}) or model.<path> naming an Array "
             f"of the model; sweep other keys with -m (one job per point).",
         )
@@ -147,7 +207,11 @@ def run_sweep(
         >>> cols["job"].tolist(), cols["inputs.0"].tolist(), cols["value"].tolist()
         ([0, 1, 2], [1.0, 2.0, 3.0], [2.0, 2.0, 2.0])
     """
-    if not isinstance(chunk_size, int) or chunk_size < 1:
+    if (
+        isinstance(chunk_size, bool)
+        or not isinstance(chunk_size, int)
+        or chunk_size < 1
+    ):
         raise ConfigError(
             "sweep.chunk_size", f"expected an int >= 1, got {chunk_size!r}."
         )
@@ -166,7 +230,7 @@ def run_sweep(
         values = points[key].astype(dtype)
         if values.shape[1:] != shape:
             raise ConfigError(
-                f"sweep.params.{key}",
+                f"sweep.{key}",
                 f"each value must have shape {shape} (as the value it replaces), got "
                 f"{values.shape[1:]}.",
             )

@@ -160,3 +160,33 @@ def dies(x: Any) -> Any:
     if x.size == 3:
         os._exit(70)
     return (x**2).sum()
+
+
+def returns_none(x: Any) -> None:
+    """A model that forgot its ``return``.
+
+    Example:
+        >>> returns_none(jnp.ones(2)) is None
+        True
+    """
+    x.sum()
+
+
+def returns_text(x: Any) -> str:
+    """A model that returns a string instead of a number.
+
+    Example:
+        >>> returns_text(jnp.ones(2))
+        'abc'
+    """
+    return "abc"
+
+
+def returns_dict(x: Any) -> dict[str, Any]:
+    """A model that returns a dict of one array where a scalar is needed.
+
+    Example:
+        >>> float(returns_dict(jnp.ones(2))["a"])
+        2.0
+    """
+    return {"a": x.sum()}

@@ -52,6 +52,7 @@ BASE = {
     "output": {"summary": False, "plots": False},
 }
 NAN, INF = float("nan"), float("inf")
+Y = [10.0, 5.0]
 
 
 def job(id, words, model=None, diff=None, output=None, **top):
@@ -62,7 +63,7 @@ def job(id, words, model=None, diff=None, output=None, **top):
 JOBS = [
     job("unknown kind", ("diff.kind:", "expected one of", "'grda'"),
         diff={"kind": "grda"}),
-    job("unknown diff key", ("diff.kindd:", "unknown key", "expected one of"),
+    job("unknown diff key", ("diff.kindd:", "unknown key", "known keys of diff"),
         diff={"kindd": "grad"}),
     job("argnums negative", ("diff.argnums:", "received -1"), diff={"argnums": -1}),
     job("argnums out of range", ("diff.argnums:", "0..1", "received 5"),
@@ -116,7 +117,7 @@ JOBS = [
         model={"_target_": PREFIX + "Exploding"}, allowed_targets=[PREFIX]),
     job("unknown keyword", ("model:", "unexpected keyword argument 'size'"),
         model={**LINEAR, "size": 3}, method="update"),
-    job("method missing", ("method:", "no method 'updat'", "available: "),
+    job("method missing", ("method:", "'updat' is not a method", "available: "),
         model=LINEAR, method="updat"),
     job("object not callable", ("method:", "not callable", "method=update"),
         model=LINEAR),
@@ -154,6 +155,62 @@ JOBS = [
         diff={"kind": "grad", "has_aux": False}, allowed_targets=[PREFIX],
         output={"fail_on_nonfinite": True},
         sweep={"inputs": {"0": [[1.0, 4.0], [0.0, 4.0]]}}),
+    # What the model accepts (input_shapes) and the dtype JAX computes with.
+    job("input of the wrong length", ("inputs.0:", "f1 takes input 0 of shape (3,)",
+        "received shape (1,)"), inputs=[[1.0], [10.0, 5.0]]),
+    job("more inputs than declared", ("inputs:", "f1 takes 2 input(s)", "received 3"),
+        inputs=[[1.0, 2.0, 3.0], [10.0, 5.0], [1.0]]),
+    job("float32 overflow", ("inputs.0:", "1e+39", "largest float32"),
+        inputs=[[1e39, 2.0, 3.0], [10.0, 5.0]]),
+    job("int32 overflow", ("inputs.1:", "outside int32"),
+        inputs=[[1.0, 2.0, 3.0], [2**40, 5]]),
+    job("huge generated input", ("inputs.0:", "1,000,000,000,000 float32", "memory"),
+        inputs=[{"_target_": "runner.inputs.zeros", "shape": [10**6, 10**6]}, Y]),
+    # Keys that composition lets through when added with +.
+    job("unknown top-level key", ("resum:", "unknown key", "did you mean resume"),
+        resum=True),
+    job("unknown output key", ("output.precison:", "did you mean output.precision"),
+        output={"precison": 3}),
+    job("unknown sweep key", ("sweep.chunksize:", "did you mean sweep.chunk_size"),
+        sweep={"chunksize": 10}),
+    job("inputs0 for inputs.0", ("inputs0:", "did you mean inputs.0?"),
+        inputs0=[1.0]),
+    job("sweep.params", ("sweep.params:", "sweep.inputs.<i> or sweep.model.<path>"),
+        sweep={"params": {"x": [1.0]}}),
+    job("compile_cache a list", ("compile_cache:", "a string or null", "[1, 2]"),
+        compile_cache=[1, 2]),
+    job("seed negative", ("seed:", "0..4294967295", "repeat seed 4294967295"),
+        seed=-1),
+    job("seed 2**32", ("seed:", "0..4294967295", "repeat seed 0"), seed=2**32),
+    job("method not a string", ("method:", "name of a method", "received 5 (int)"),
+        model=LINEAR, method=5),
+    job("method __init__", ("method:", "'__init__' is private", "update"),
+        model=LINEAR, method="__init__", inputs=[[1.0] * 10]),
+    # A model's return value is blamed on the model, not on diff.has_aux.
+    job("model returns None", ("model:", "returns_none returned None", "array"),
+        model={"_target_": PREFIX + "returns_none"}, inputs=[[1.0, 2.0]],
+        diff={"kind": "vector_grad", "has_aux": False}, allowed_targets=[PREFIX]),
+    job("model returns a string", ("model:", "returned a str ('abc')"),
+        model={"_target_": PREFIX + "returns_text"}, inputs=[[1.0, 2.0]],
+        diff={"kind": "grad", "has_aux": False}, allowed_targets=[PREFIX]),
+    job("model returns a dict", ("model:", "returned a dict with keys ['a']",
+        "(value, aux) pair"), model={"_target_": PREFIX + "returns_dict"},
+        inputs=[[1.0, 2.0]], allowed_targets=[PREFIX]),
+    # Vectorized sweeps: ranges and keys.
+    *(job(f"sweep num {num!r}", ("sweep.inputs.1.num:", "whole number", repr(num)),
+          sweep={"inputs": {"1": {"start": Y, "stop": [1.0, 1.0], "num": num}}})
+      for num in (0, -3, "abc", 2.7)),
+    job("range typo", ("sweep.inputs.1.nun:", "unknown key of a range"),
+        sweep={"inputs": {"1": {"start": Y, "stop": [1.0, 1.0], "nun": 5}}}),
+    job("range without num", ("sweep.inputs.1:", "num or step"),
+        sweep={"inputs": {"1": {"start": Y, "stop": [1.0, 1.0]}}}),
+    job("range ends of different lengths", ("sweep.inputs.1:",
+        "start has shape (2,) but stop (3,)"),
+        sweep={"inputs": {"1": {"start": Y, "stop": [1.0, 1.0, 1.0], "num": 3}}}),
+    job("too many sweep points", ("sweep.inputs.1.num:", "memory"),
+        sweep={"inputs": {"1": {"start": Y, "stop": [1.0, 1.0], "num": 10**13}}}),
+    job("swept values of the wrong shape", ("sweep.inputs.0:", "shape (3,)"),
+        sweep={"inputs": {"0": [1.0, 2.0]}}),
     job("NaN result with fail_on_nonfinite",
         ("output.fail_on_nonfinite:", "grad w.r.t. arg0", "NaN/Inf"),
         model={"_target_": PREFIX + "sqrt_sum"}, inputs=[[0.0, 1.0]],
@@ -304,6 +361,14 @@ CLI = [
          ("model._target_: cannot import 'models.nope.f'", "ModuleNotFoundError")),
     Case("output directory not writable", ["+exp=grad", "hydra.run.dir={blocker}/x"],
          ("hydra.run.dir: cannot write", "Not a directory")),
+    Case("input of the wrong length (CLI)", ["+exp=jacobian", "inputs.0=[1.0]"],
+         ("inputs.0: f1 takes input 0 of shape (3,), received shape (1,)",)),
+    Case("key added with + (CLI)", ["+exp=jacobian", "+output.precison=3"],
+         ("output.precison: unknown key", "did you mean output.precision")),
+    Case("sweep added with + (CLI)", ["+exp=jacobian", "+sweep.inputs.0=[1,2]"],
+         ("sweep.inputs.0: each value must have shape (3,)",)),
+    Case("model=null (CLI)", ["+exp=jacobian", "model=null"],
+         ("model: expected the name of a config of group model", "received null")),
 ]  # fmt: skip
 
 

@@ -1,9 +1,16 @@
-"""The structured schema catches typos when a config is composed."""
+"""The structured schema catches typos when a config is composed, and again before
+a job runs (keys added with ``+`` skip it at composition)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hydra.errors import ConfigCompositionException
+
+from runner.errors import ConfigError
+from runner.job import to_plain
+from runner.schema import check_config
 
 from ..conftest import EXPERIMENTS
 
@@ -25,3 +32,63 @@ def test_every_experiment_composes_with_a_model(compose):
         assert cfg.model._target_.startswith("models."), name
         assert cfg.diff.kind.name in {"grad", "vector_grad", "jacobian", "jacrev",
                                       "jacfwd", "hessian"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "meant"),
+    [("+output.precison=3", "output.precison", "output.precision"),
+     ("+resum=true", "resum", "resume"),
+     ("+sweep.chunksize=10", "sweep.chunksize", "sweep.chunk_size"),
+     ("+inputs0=[1.0]", "inputs0", "inputs.0"),
+     ("+sweep.params.x=[1.0]", "sweep.params", "sweep.inputs.<i>"),
+     ("+diff.kindd=grad", "diff.kindd", "diff.kind")],
+)  # fmt: skip
+def test_keys_added_with_plus_are_checked_before_the_run(compose, override, key, meant):
+    cfg = compose("+exp=jacobian", override)  # composition lets them through
+    with pytest.raises(ConfigError) as err:
+        check_config(to_plain(cfg))
+    assert err.value.key == key
+    assert f"did you mean {meant}" in str(err.value)
+    assert "known keys" in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("plain", "key", "words"),
+    [({"seed": "abc"}, "seed", "expected an int, received 'abc'"),
+     ({"compile_cache": [1, 2]}, "compile_cache", "a string or null"),
+     ({"diff": {"kind": "grda"}}, "diff.kind", "one of grad, vector_grad"),
+     ({"output": 3}, "output", "a node with keys formats"),
+     ({"output": {"formats": "csv"}}, "output.formats", "a list of strings"),
+     ({"sweep": {"chunk_size": 2.5}}, "sweep.chunk_size", "an int"),
+     ({"diff": {"check_tol": "x"}}, "diff.check_tol", "a number or null")],
+)  # fmt: skip
+def test_values_of_the_wrong_type_name_their_key(plain, key, words):
+    with pytest.raises(ConfigError) as err:
+        check_config(plain)
+    assert err.value.key == key and words in str(err.value)
+
+
+def test_free_form_values_are_left_to_their_users():
+    # model, inputs and swept values are checked where they are used; 100,000
+    # swept values do not go through OmegaConf (which would take seconds).
+    values = [[float(i), 1.0] for i in range(100_000)]
+    sweep = {"inputs": {"1": values}, "model": {"a.b": {"start": 0}}}
+    plain = {"model": {"_target_": "models.tutorial.f1", "any": 1},
+             "inputs": [{"_target_": "runner.inputs.zeros", "shape": 3}, "x"],
+             "sweep": sweep}  # fmt: skip
+    start = time.perf_counter()
+    check_config(plain)
+    assert time.perf_counter() - start < 5.0  # about 0.05 s; 30 s through OmegaConf
+
+
+def test_a_sweep_can_be_added_from_the_command_line(compose):
+    plain = to_plain(compose("+exp=jacobian"))
+    assert plain["sweep"]["inputs"] == {} and plain["sweep"]["model"] == {}
+    cfg = compose("+exp=jacobian", "+sweep.inputs.1=[[1.0,2.0],[3.0,4.0]]")
+    assert to_plain(cfg)["sweep"]["inputs"] == {"1": [[1.0, 2.0], [3.0, 4.0]]}
+
+
+def test_compile_cache_must_be_a_path_or_null(compose):
+    with pytest.raises(ConfigCompositionException):
+        compose("+exp=jacobian", "compile_cache=[1,2]")
+    assert compose("+exp=jacobian", "compile_cache=null").compile_cache is None

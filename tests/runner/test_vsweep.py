@@ -66,26 +66,48 @@ def test_expand_grid_and_zip():
 @pytest.mark.parametrize(
     ("params", "mode", "key"),
     [
-        ({}, "grid", "sweep.params"),
+        ({}, "grid", "sweep"),
         ({"a": [1.0], "b": [1.0, 2.0]}, "zip", "sweep.mode"),
         ({"a": [1.0]}, "spiral", "sweep.mode"),
-        ({"a": []}, "grid", "sweep.params.a"),
-        ({"a": [[1.0], [1.0, 2.0]]}, "grid", "sweep.params.a"),
-        ({"a": {"begin": 0}}, "grid", "sweep.params.a"),
+        ({"a": []}, "grid", "sweep.a"),
+        ({"a": [[1.0], [1.0, 2.0]]}, "grid", "sweep.a"),
+        ({"a": [1.0, float("nan")]}, "grid", "sweep.a"),
+        ({"a": {"begin": 0}}, "grid", "sweep.a.begin"),
+        ({"a": {"start": 0, "stop": 1, "nun": 5}}, "grid", "sweep.a.nun"),
+        ({"a": {"start": 0, "stop": 1}}, "grid", "sweep.a"),
+        ({"a": {"start": 0, "stop": 1, "num": 5, "step": 1}}, "grid", "sweep.a"),
+        ({"a": {"start": 0, "stop": 1, "num": 2.7}}, "grid", "sweep.a.num"),
+        ({"a": {"start": 0, "stop": 1, "num": 0}}, "grid", "sweep.a.num"),
+        ({"a": {"start": 0, "stop": 1, "num": True}}, "grid", "sweep.a.num"),
+        ({"a": {"start": 0, "stop": 1, "num": "5"}}, "grid", "sweep.a.num"),
+        ({"a": {"start": [0, 0], "stop": [1, 1, 1], "num": 2}}, "grid", "sweep.a"),
+        ({"a": {"start": "x", "stop": 1, "num": 2}}, "grid", "sweep.a.start"),
+        ({"a": {"start": 0, "stop": 1, "step": -0.5}}, "grid", "sweep.a.step"),
+        ({"a": {"start": 0, "stop": 1, "step": 0}}, "grid", "sweep.a.step"),
+        ({"a": {"start": [0, 0], "stop": [1, 1], "step": 0.5}}, "grid", "sweep.a.step"),
+        ({"a": {"start": 0, "stop": 1, "num": 10**13}}, "grid", "sweep.a.num"),
     ],
-)
+)  # fmt: skip
 def test_bad_expansions(params, mode, key):
     with pytest.raises(ConfigError) as err:
         expand(params, mode)
     assert err.value.key == key
+    assert "\n" not in str(err.value)
+
+
+def test_ranges_by_num_and_by_step():
+    # linspace includes both ends; arange stops before stop.
+    assert expand({"a": {"start": 0, "stop": 1, "num": 3}})["a"].tolist() == [0, 0.5, 1]
+    steps = expand({"a": {"start": 1.0, "stop": 0.0, "step": -0.25}})["a"]
+    assert steps.tolist() == [1.0, 0.75, 0.5, 0.25]
 
 
 @pytest.mark.parametrize(
     ("params", "key"),
     [
-        ({"inputs.5": [1.0]}, "sweep.params.inputs.5"),
-        ({"model.nope": [1.0]}, "sweep.params.model.nope"),
-        ({"inputs.1": [1.0, 2.0]}, "sweep.params.inputs.1"),  # scalars for a vector
+        ({"inputs.5": [1.0]}, "sweep.inputs.5"),
+        ({"model.nope": [1.0]}, "sweep.model.nope"),
+        ({"inputs.1": [1.0, 2.0]}, "sweep.inputs.1"),  # scalars for a vector
     ],
 )
 def test_bad_targets(params, key):
