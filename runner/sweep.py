@@ -154,30 +154,45 @@ def _overrides(job_dir: Path) -> dict[str, Any]:
     return {k: _resolved(config, k, v) for k, v in pairs}
 
 
-def _job_config(job_dir: Path) -> DictConfig | None:
+def _job_config(job_dir: Path) -> Any:
+    """The job's saved config (plain YAML, read with the fast loader), or None."""
     try:
-        config = OmegaConf.load(job_dir / ".hydra" / "config.yaml")
+        text = (job_dir / ".hydra" / "config.yaml").read_text()
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError):
         return None
-    return config if isinstance(config, DictConfig) else None
 
 
 _ABSENT = object()
 
 
-def _resolved(config: DictConfig | None, key: str, text: str) -> Any:
+def _select(config: Any, key: str) -> Any:
+    """``key`` (``a.b.0``) in plain YAML data, through OmegaConf when the value
+    holds an interpolation; ``_ABSENT`` when it is not there or cannot resolve."""
+    node = config
+    for part in key.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _ABSENT
+    if "${" not in json.dumps(node, default=str):
+        return node
+    try:
+        found = OmegaConf.select(OmegaConf.create(config), key, default=_ABSENT)
+        return OmegaConf.to_container(found, resolve=True) if isinstance(
+            found, (DictConfig, ListConfig)) else found  # fmt: skip
+    except Exception:  # an interpolation that needs Hydra running
+        return _ABSENT
+
+
+def _resolved(config: Any, key: str, text: str) -> Any:
     """``key``'s value in the job's config (a number as a float, a list as text);
     the override's text for config group choices (``exp``, ``model``) and keys the
     config does not hold or cannot resolve."""
-    if config is None:
-        return _value(text)
-    try:
-        node = OmegaConf.select(config, key, default=_ABSENT)
-        if isinstance(node, ListConfig):
-            node = OmegaConf.to_container(node, resolve=True)
-    except Exception:  # an interpolation that needs Hydra running
-        return _value(text)
-    if node is _ABSENT or isinstance(node, DictConfig):
+    node = _select(config, key) if isinstance(config, dict) else _ABSENT
+    if node is _ABSENT or isinstance(node, dict):
         return _value(text)
     if isinstance(node, (int, float)) and not isinstance(node, bool):
         return float(node)

@@ -98,11 +98,16 @@ def test_only_the_current_sweeps_jobs_are_gathered(tmp_path):
 
 def test_sweep_columns_hold_the_values_each_job_resolved(tmp_path):
     # -m 'inputs.0=1.0,2.0' 'inputs=[5.0,1.0]': the later override wins.
-    config = {"inputs": [5.0, 1.0], "model": {"_target_": "models.tutorial.linear"}}
+    cache = "${hydra:runtime.cwd}"
+    config = {"inputs": [5.0, 1.0], "model": {"_target_": "models.tutorial.linear"},
+              "seed": "${inputs.1}", "compile_cache": cache}  # fmt: skip
     for num, x in enumerate(["1.0", "2.0"]):
-        overrides = ["+exp=grad", f"inputs.0={x}", "inputs=[5.0,1.0]", "model=linear"]
+        overrides = ["+exp=grad", f"inputs.0={x}", "inputs=[5.0,1.0]", "model=linear",
+                     "seed=${inputs.1}", f"compile_cache={cache}"]  # fmt: skip
         _job(tmp_path, num, "ok", overrides, [ROW], config=config)
     frame = aggregate(tmp_path)
+    assert frame["seed"].tolist() == [1.0, 1.0]  # an interpolation, resolved
+    assert frame["compile_cache"].tolist() == [cache] * 2  # cannot resolve here
     assert frame["inputs.0"].tolist() == [5.0, 5.0]
     assert frame["inputs"].tolist() == ["[5.0, 1.0]"] * 2
     assert frame["exp"].tolist() == ["grad", "grad"]  # not in the config: its text
