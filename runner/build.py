@@ -114,8 +114,14 @@ def check_targets(node: Any, key: str, allowed: Sequence[str]) -> None:
             check_targets(v, f"{key}.{i}", allowed)
 
 
-def _import_longest(parts: list[str], key: str, allowed: Sequence[str]) -> int:
-    """Import the longest allowed module named by a prefix of ``parts``; its length."""
+def _import_longest(
+    parts: list[str], key: str, allowed: Sequence[str]
+) -> tuple[int, str]:
+    """Import the longest allowed module named by a prefix of ``parts``.
+
+    Returns its length, and why the next longer one is not a module.
+    """
+    missing = ""
     for n in range(len(parts), 0, -1):
         name = ".".join(parts[:n])
         if not _within(name, allowed):
@@ -124,6 +130,7 @@ def _import_longest(parts: list[str], key: str, allowed: Sequence[str]) -> int:
             import_module(name)
         except ModuleNotFoundError as err:
             if err.name and (name == err.name or name.startswith(f"{err.name}.")):
+                missing = missing or f"{type(err).__name__}: {err}"
                 continue  # no module of that name: the rest are attributes
             raise ConfigError(
                 f"{key}._target_", f"cannot import {name!r} ({err}); check that "
@@ -134,7 +141,7 @@ def _import_longest(parts: list[str], key: str, allowed: Sequence[str]) -> int:
                 f"{key}._target_", f"cannot import {name!r} ({type(err).__name__}: "
                 f"{err}); fix the module or choose another target."
             ) from err  # fmt: skip
-        return n
+        return n, missing
     raise ConfigError(
         f"{key}._target_",
         f"cannot import {'.'.join(parts)!r}: no module of it exists; check the "
@@ -174,7 +181,7 @@ def resolve_target(target: str, key: str, allowed: Sequence[str]) -> Any:
     """
     check_targets({"_target_": target}, key, allowed)
     parts = target.split(".")
-    n = _import_longest(parts, key, allowed)
+    n, missing = _import_longest(parts, key, allowed)
     obj: Any = import_module(".".join(parts[:n]))
     for i in range(n, len(parts)):
         where = ".".join(parts[: i + 1])
@@ -182,8 +189,9 @@ def resolve_target(target: str, key: str, allowed: Sequence[str]) -> Any:
             obj = getattr(obj, parts[i])
         except AttributeError as err:
             raise ConfigError(
-                f"{key}._target_", f"cannot import {target!r}: neither a module "
-                f"nor an attribute {where} exists; check the module path and name."
+                f"{key}._target_",
+                f"cannot import {target!r} ({missing or err}); check the module "
+                f"path and the name.",
             ) from err  # fmt: skip
         if inspect.ismodule(obj):
             raise ConfigError(
