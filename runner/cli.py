@@ -138,7 +138,9 @@ def error_line(err: BaseException) -> str:
                 known = [f.name for f in dataclasses.fields(node)] if (
                     dataclasses.is_dataclass(node)) else []  # fmt: skip
                 fix = "check the spelling" + (
-                    f"; known keys: {', '.join(known)}" if known else ""
+                    f"; known keys: {', '.join(known)}"
+                    if known
+                    else f", or add it with +{key}=VALUE"  # a free-form node
                 )
             return f"{key}: {first}; {fix}."
     text = str(err)
@@ -168,9 +170,9 @@ def _missing_package_line(text: str) -> str | None:
     found = re.search(r"In 'exp/([^']+)'", text)
     if not found or not re.search(r"@exp\.|Key 'exp' not in|full_key: exp\.", text):
         return None
-    return (f"exp: {found.group(1)}.yaml does not start with '# @package _global_', "
-            f"so its keys were put under exp.; add that line at the top of the "
-            f"file.")  # fmt: skip
+    return (f"exp: exp/{found.group(1)}.yaml does not start with '# @package "
+            f"_global_', so its keys were put under exp.; add that line at the top "
+            f"of the file.")  # fmt: skip
 
 
 def _report_in_one_line(func: Callable[[], Any]) -> Any:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+
+import pytest
 
 from .conftest import ROOT
 
@@ -24,3 +28,54 @@ def test_ci_runs_the_readme_test_command():
     command = 'python -m pip install -e ".[test]" && python -m pytest'
     assert command in README
     assert command in (ROOT / ".ci" / "run").read_text()
+
+
+def _section(title: str) -> str:
+    found = re.search(rf"\n## {title}\n(.*?)\n## ", README, re.S)
+    assert found is not None, title
+    return found.group(1)
+
+
+@pytest.mark.slow
+def test_your_own_model_section_works_from_a_clean_directory(tmp_path):
+    blocks = re.findall(r"```bash\n(.*?)```", _section("Your own model"), re.S)
+    setup, guard = blocks
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    env.pop("RUNNER_ALLOWED_TARGETS", None)
+
+    def bash(script: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", "-ec", script], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+
+    run = bash(setup)
+    assert run.returncode == 0, run.stderr
+    # x' = c - k x with c = 1, k = 0.5: x* = 2, Jacobian -0.5 I, stable.
+    assert "fixed point w.r.t. arg0 at [2.0, 2.0]" in run.stdout, run.stdout
+    assert "stable (max Re = -0.5)" in run.stdout
+    first, again = guard.strip().splitlines()
+    created = bash(first)
+    assert created.returncode == 1 and "golden table created" in created.stdout
+    assert (tmp_path / "myconfigs" / "goldens" / "decay.csv").exists()
+    passed = bash(again)
+    assert passed.returncode == 0 and "1 passed" in passed.stdout, passed.stdout
+    # The section's claims: without the allowance, and without the package line.
+    command = setup.strip().splitlines()[-1]
+    refused = bash(command.replace(" 'allowed_targets=[mymodels.]'", ""))
+    assert refused.returncode == 1 and "allowed_targets" in refused.stderr
+    exp = tmp_path / "myconfigs" / "exp" / "decay.yaml"
+    exp.write_text(exp.read_text().replace("# @package _global_\n", ""))
+    missing = bash(command)
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines() == [
+        "error: exp: exp/decay.yaml does not start with '# @package _global_', so "
+        "its keys were put under exp.; add that line at the top of the file."
+    ]
+
+
+@pytest.mark.slow
+def test_the_runner_command_completes_experiment_names():
+    env = {**os.environ, "COMP_LINE": "runner +exp=fitzhugh_nagumo_h"}
+    proc = subprocess.run(["runner", "-sc", "query=bash"], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["+exp=fitzhugh_nagumo_hopf"]
