@@ -292,6 +292,10 @@ SCHEMA = [
     Case("unknown model config", ["model=nope"],
          ("model:", "'model/nope'", "expected one of f, f1")),
     Case("unparsable override", ["diff.argnums=[0,"], ("overrides:", "'[0,'", "quote")),
+    Case("compile_cache a list (schema)", ["compile_cache=[1,2]"],
+         ("compile_cache:", "Cannot convert 'list' to string")),
+    Case("sweep key without +", ["sweep.inputs.1=[[1.0,2.0]]"],
+         ("sweep.inputs.1:", "add it with +sweep.inputs.1=VALUE")),
 ]  # fmt: skip
 
 

@@ -116,6 +116,13 @@ def test_method_and_written_state():
         (F(name="e"), [10.0], DiffSpec(), "nope", "method"),
         (F(name="e"), [10.0], DiffSpec(kind="jacobian", eigenvalues=True), None,
          "diff.eigenvalues"),
+        (f1, [[1.0], Y], DiffSpec(kind="jacobian", has_aux=True), None, "inputs.0"),
+        (f1, [[1e39, 2.0, 3.0], Y], DiffSpec(kind="jacobian", has_aux=True), None,
+         "inputs.0"),
+        (F(name="e"), [10.0], DiffSpec(), 5, "method"),
+        (F(name="e"), [10.0], DiffSpec(), "__init__", "method"),
+        (lambda x: None, [[1.0]], DiffSpec(kind="vector_grad"), None, "model"),
+        (lambda x: {"a": x.sum()}, [[1.0]], DiffSpec(), None, "model"),
     ],
 )  # fmt: skip
 def test_bad_specs_name_their_key(model, inputs, spec, method, key):
