@@ -119,3 +119,31 @@ def test_summary_calls_only_fixed_points_fixed_points():
     assert "not a fixed point, |F| = 0.5" in lines[0]
     solved = compute(model, [[0.0, 0.0]], SPEC, "vector_field")
     assert stability_lines(solved)[0].startswith("fixed point w.r.t. arg0 at [")
+
+
+@pytest.mark.slow
+def test_a_multirun_over_the_current_is_a_bifurcation_table(tmp_path):
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from ..conftest import ROOT
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner", "-m", "+exp=fitzhugh_nagumo_hopf",
+         "model.current=0.2,0.4", f"hydra.sweep.dir={tmp_path}",
+         "output.summary=false"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    table = pd.read_parquet(tmp_path / "results.parquet")
+    real = table[table["quantity"] == "eigenvalue_real"]
+    top = real.groupby("model.current")["value"].max()
+    assert top[0.2] < 0 < top[0.4]  # across I_H = 0.3313
+    points = table[table["quantity"] == "fixed_point"]
+    for current, rows in points.groupby("model.current"):
+        np.testing.assert_allclose(
+            rows["value"], _closed_form_fixed_point(current), atol=2e-5
+        )
+    assert (tmp_path / "sweep.png").exists()
