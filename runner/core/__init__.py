@@ -24,14 +24,16 @@ import sys as _sys
 
 from . import random
 from ._autograd import grad, hessian, jacfwd, jacobian, jacrev, vector_grad
-from ._base import Base, iter_arrays
+from ._base import Base, Collector, iter_arrays
 from ._jit import jit
+from ._numpy import CONSTANTS as _CONSTANTS
 from ._numpy import FUNCTIONS as _FUNCTIONS
-from ._platform import set_platform
+from ._platform import disable_x64, enable_x64, set_platform
 from ._state import Array, TrainVar, Variable
 from ._substitute import substitute
 
 globals().update(_FUNCTIONS)
+globals().update(_CONSTANTS)
 
 #: This namespace itself, so that BrainPy code such as ``bp.math.set_platform("cpu")``
 #: runs unchanged with ``bp = bm``.
@@ -40,8 +42,11 @@ math = _sys.modules[__name__]
 __all__ = [
     "Array",
     "Base",
+    "Collector",
     "TrainVar",
     "Variable",
+    "disable_x64",
+    "enable_x64",
     "grad",
     "hessian",
     "iter_arrays",
@@ -54,4 +59,5 @@ __all__ = [
     "substitute",
     "vector_grad",
     *sorted(_FUNCTIONS),
+    *sorted(_CONSTANTS),
 ]

@@ -7,9 +7,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+import jax
+
 from ._state import Array, TrainVar, Variable
 
-__all__ = ["Base", "iter_arrays"]
+__all__ = ["Base", "Collector", "iter_arrays"]
 
 _COUNTERS: defaultdict[str, itertools.count] = defaultdict(itertools.count)
 
@@ -46,11 +48,25 @@ class Base:
             )
         self.name = name
 
-    def vars(self) -> dict[str, Variable]:
-        """Every Variable reachable from this object, keyed ``'<owner>.<path>'``.
+    def vars(
+        self, method: str = "absolute", level: int = -1, include_self: bool = True
+    ) -> Collector:
+        """Every Variable reachable from this object, each once, in attribute order.
+
+        Args:
+            method: ``"absolute"`` keys ``'<owner name>.<path>'``; ``"relative"`` keys
+                the attribute path from this object (``'w'``, ``'layer.w'``).
+            level: how many levels of nested ``Base`` objects to enter: ``0`` only
+                this object's own Variables, ``1`` also its children's, ``-1``
+                (the default) all.
+            include_self: also this object's own Variables (not only its
+                children's).
 
         Returns:
-            A dict from path to Variable, each Variable once, in attribute order.
+            A :class:`Collector` (a dict) from key to Variable.
+
+        Raises:
+            ValueError: an unknown ``method`` or a ``level`` below -1.
 
         Example:
             >>> import runner.core as bm
@@ -59,13 +75,22 @@ class Base:
             ...         super().__init__(name="a")
             ...         self.x = bm.Variable(bm.zeros(1))
             ...         self.plain = bm.zeros(1)  # not a Variable: not collected
+            ...         self.child = bm.Base(name="c")
+            ...         self.child.w = bm.TrainVar(bm.ones(1))
             >>> list(A().vars())
-            ['a.x']
+            ['a.x', 'c.w']
+            >>> list(A().vars(method="relative", level=0))
+            ['x']
+            >>> list(A().vars(include_self=False).subset(bm.TrainVar))
+            ['c.w']
         """
-        return {k: v for k, v in iter_arrays(self) if isinstance(v, Variable)}
+        found = _Walker(method, level, include_self).arrays(self)
+        return Collector((k, v) for k, v in found if isinstance(v, Variable))
 
-    def train_vars(self) -> dict[str, TrainVar]:
-        """The TrainVar subset of :meth:`vars`.
+    def train_vars(
+        self, method: str = "absolute", level: int = -1, include_self: bool = True
+    ) -> Collector:
+        """The TrainVar subset of :meth:`vars` (same arguments).
 
         Example:
             >>> import runner.core as bm
@@ -77,10 +102,15 @@ class Base:
             >>> list(A().train_vars())
             ['a.w']
         """
-        return {k: v for k, v in iter_arrays(self) if isinstance(v, TrainVar)}
+        return self.vars(method, level, include_self).subset(TrainVar)
 
-    def nodes(self) -> dict[str, Base]:
-        """This object and every ``Base`` reachable from it, keyed by name.
+    def nodes(
+        self, method: str = "absolute", level: int = -1, include_self: bool = True
+    ) -> Collector:
+        """This object and every ``Base`` reachable from it (arguments of :meth:`vars`).
+
+        Absolute keys are the objects' names; relative keys are attribute paths, with
+        ``''`` for this object.
 
         Example:
             >>> import runner.core as bm
@@ -90,10 +120,12 @@ class Base:
             ...         self.layers = [bm.Base(name="l1"), bm.Base(name="l2")]
             >>> list(Net().nodes())
             ['net', 'l1', 'l2']
+            >>> list(Net().nodes(method="relative", include_self=False))
+            ['layers[0]', 'layers[1]']
         """
-        found: dict[str, Base] = {}
-        _walk(self, "", set(), found, arrays=None)
-        return found
+        walker = _Walker(method, level, include_self)
+        walker.arrays(self)
+        return Collector(walker.nodes)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
@@ -111,35 +143,132 @@ def iter_arrays(obj: Any) -> Iterator[tuple[str, Array]]:
         >>> [path for path, _ in bm.iter_arrays(A())]
         ['a.xs[0]', 'a.xs[1]']
     """
-    arrays: list[tuple[str, Array]] = []
-    _walk(obj, "", set(), {}, arrays)
-    return iter(arrays)
+    return iter(_Walker().arrays(obj))
 
 
-def _walk(
-    obj: Any,
-    prefix: str,
-    seen: set[int],
-    nodes: dict[str, Base],
-    arrays: list[tuple[str, Array]] | None,
-) -> None:
-    if id(obj) in seen:
-        return
-    if isinstance(obj, Array):
-        seen.add(id(obj))
-        if arrays is not None:
-            arrays.append((prefix, obj))
-        return
-    if isinstance(obj, Base):
-        seen.add(id(obj))
-        nodes[obj.name] = obj
-        for attr, child in vars(obj).items():
-            _walk(child, f"{obj.name}.{attr}", seen, nodes, arrays)
-    elif isinstance(obj, (list, tuple)):
-        seen.add(id(obj))
-        for i, child in enumerate(obj):
-            _walk(child, f"{prefix}[{i}]", seen, nodes, arrays)
-    elif isinstance(obj, dict):
-        seen.add(id(obj))
-        for key, child in obj.items():
-            _walk(child, f"{prefix}[{key!r}]", seen, nodes, arrays)
+class Collector(dict):
+    """A dict of named Variables or ``Base`` objects, as ``vars()`` returns.
+
+    Example:
+        >>> import runner.core as bm
+        >>> v, w = bm.Variable(bm.zeros(1)), bm.TrainVar(bm.ones(1))
+        >>> both = bm.Collector(v=v, w=w) + bm.Collector(alias=w)
+        >>> list(both.subset(bm.TrainVar)), list(both.unique())
+        (['w', 'alias'], ['v', 'w'])
+    """
+
+    def subset(self, var_type: type | tuple[type, ...]) -> Collector:
+        """The entries whose value is an instance of ``var_type``.
+
+        Example:
+            >>> import runner.core as bm
+            >>> c = bm.Collector(a=bm.Variable(bm.zeros(1)), b=bm.TrainVar(bm.ones(1)))
+            >>> list(c.subset(bm.TrainVar))
+            ['b']
+        """
+        return Collector((k, v) for k, v in self.items() if isinstance(v, var_type))
+
+    def unique(self) -> Collector:
+        """Each value once (the same object under several keys keeps its first key).
+
+        Example:
+            >>> import runner.core as bm
+            >>> v = bm.Variable(bm.zeros(1))
+            >>> list(bm.Collector(a=v, b=v).unique())
+            ['a']
+        """
+        seen: set[int] = set()
+        out = Collector()
+        for k, v in self.items():
+            if id(v) not in seen:
+                seen.add(id(v))
+                out[k] = v
+        return out
+
+    def __add__(self, other: dict) -> Collector:
+        """Both collections; a key in both must name the same object.
+
+        Example:
+            >>> import runner.core as bm
+            >>> v = bm.Variable(bm.zeros(1))
+            >>> list(bm.Collector(a=v) + {"b": v})
+            ['a', 'b']
+        """
+        out = Collector(self)
+        for k, v in other.items():
+            if k in out and out[k] is not v:
+                raise ValueError(
+                    f"Collector + : key {k!r} names different objects on the two "
+                    f"sides; rename one of them (e.g. give the Base objects distinct "
+                    f"names)."
+                )
+            out[k] = v
+        return out
+
+
+jax.tree_util.register_pytree_node(
+    Collector,
+    lambda c: (tuple(c.values()), tuple(c.keys())),
+    lambda keys, values: Collector(zip(keys, values)),
+)
+
+_METHODS = ("absolute", "relative")
+
+
+class _Walker:
+    """Find the Arrays and ``Base`` objects reachable from an object, each once.
+
+    Depth counts nested ``Base`` objects: the object walked from is depth 0 (if it
+    is a ``Base``), its children depth 1, and so on.
+    """
+
+    def __init__(
+        self, method: str = "absolute", level: int = -1, include_self: bool = True
+    ) -> None:
+        if method not in _METHODS:
+            raise ValueError(
+                f"vars(method={method!r}): expected 'absolute' (keys by owner name) "
+                f"or 'relative' (keys by attribute path)."
+            )
+        if isinstance(level, bool) or not isinstance(level, int) or level < -1:
+            raise ValueError(
+                f"vars(level={level!r}): expected an int >= -1 (-1: all levels, 0: "
+                f"this object only, 1: and its children, ...)."
+            )
+        self.relative = method == "relative"
+        self.level = level
+        self.include_self = include_self
+        self.seen: set[int] = set()
+        self.nodes: dict[str, Base] = {}
+        self.found: list[tuple[str, Array]] = []
+
+    def arrays(self, obj: Any) -> list[tuple[str, Array]]:
+        self._visit(obj, "", -1)
+        return self.found
+
+    def _visit(self, obj: Any, prefix: str, depth: int) -> None:
+        if id(obj) in self.seen:
+            return
+        if isinstance(obj, Array):
+            if depth > 0 or self.include_self or depth < 0:
+                self.seen.add(id(obj))
+                self.found.append((prefix, obj))
+            return
+        if isinstance(obj, Base):
+            depth += 1
+            if 0 <= self.level < depth:
+                return
+            self.seen.add(id(obj))
+            path = prefix if self.relative else obj.name
+            if depth > 0 or self.include_self:
+                self.nodes[path] = obj
+            for attr, child in vars(obj).items():
+                self._visit(child, f"{path}.{attr}" if path else attr, depth)
+        elif isinstance(obj, (list, tuple)):
+            self.seen.add(id(obj))
+            for i, child in enumerate(obj):
+                self._visit(child, f"{prefix}[{i}]", depth)
+        elif isinstance(obj, dict):
+            self.seen.add(id(obj))
+            for key, child in obj.items():
+                self._visit(child, f"{prefix}[{key!r}]", depth)

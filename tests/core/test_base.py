@@ -183,3 +183,85 @@ def test_iter_arrays_on_containers_and_non_state():
         ("[1]['b']", b),
     ]
     assert list(bm.iter_arrays(3.0)) == []
+
+
+# -- vars(method, level, include_self) and collectors --------------------------------
+class Twig(bm.Base):
+    def __init__(self, name):
+        super().__init__(name=name)
+        self.w = bm.TrainVar(jnp.ones(1))
+        self.s = bm.Variable(jnp.zeros(1))
+
+
+class Crown(bm.Base):
+    def __init__(self):
+        super().__init__(name="crown")
+        self.v = bm.Variable(jnp.zeros(1))
+        self.left = Twig("left")
+        self.kids = [Twig("k0")]
+        self.kids[0].deep = Twig("deep")
+
+
+def test_vars_absolute_and_relative_keys():
+    tree = Crown()
+    assert list(tree.vars()) == [
+        "crown.v", "left.w", "left.s", "k0.w", "k0.s", "deep.w", "deep.s"
+    ]  # fmt: skip
+    assert list(tree.vars(method="relative")) == [
+        "v", "left.w", "left.s", "kids[0].w", "kids[0].s", "kids[0].deep.w",
+        "kids[0].deep.s",
+    ]  # fmt: skip
+    assert tree.vars(method="relative")["kids[0].deep.w"] is tree.kids[0].deep.w
+
+
+def test_vars_level_and_include_self():
+    tree = Crown()
+    assert list(tree.vars(level=0)) == ["crown.v"]
+    assert list(tree.vars(level=1)) == ["crown.v", "left.w", "left.s", "k0.w", "k0.s"]
+    assert list(tree.vars(level=1, include_self=False)) == [
+        "left.w", "left.s", "k0.w", "k0.s"
+    ]  # fmt: skip
+    assert list(tree.vars(level=0, include_self=False)) == []
+    assert list(tree.train_vars(method="relative", level=1)) == ["left.w", "kids[0].w"]
+    assert list(tree.nodes(level=1)) == ["crown", "left", "k0"]
+    assert list(tree.nodes(method="relative")) == [
+        "",
+        "left",
+        "kids[0]",
+        "kids[0].deep",
+    ]
+    assert list(tree.nodes(include_self=False, level=1)) == ["left", "k0"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"method": "flat"}, r"vars\(method='flat'\): expected 'absolute'"),
+        ({"level": -2}, r"vars\(level=-2\): expected an int >= -1"),
+        ({"level": 1.5}, r"vars\(level=1\.5\): expected an int >= -1"),
+    ],
+)
+def test_vars_options_are_checked(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Crown().vars(**kwargs)
+
+
+def test_collector_subset_unique_and_add():
+    tree = Crown()
+    everything = tree.vars() + tree.left.vars(method="relative")
+    assert isinstance(everything, bm.Collector)
+    assert list(everything)[-2:] == ["w", "s"]
+    assert list(everything.unique()) == list(tree.vars())
+    assert list(everything.subset(bm.TrainVar).unique()) == list(tree.train_vars())
+    assert list(tree.vars().subset((bm.TrainVar, bm.Variable))) == list(tree.vars())
+    with pytest.raises(ValueError, match=r"Collector \+ : key 'w' names different"):
+        tree.left.vars(method="relative") + tree.kids[0].vars(method="relative")
+
+
+def test_collectors_work_as_grad_vars_and_dyn_vars():
+    # loss = sum(w) over the three leaves: every gradient is one.
+    tree = Crown()
+    grads = bm.grad(lambda: sum(bm.sum(w) for w in tree.train_vars().values()),
+                    grad_vars=tree.train_vars(), dyn_vars=tree.vars())()  # fmt: skip
+    assert list(grads) == list(tree.train_vars())
+    assert all(float(g[0]) == 1.0 for g in grads.values())
