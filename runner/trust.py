@@ -34,6 +34,7 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 from .errors import ConfigError
+from .schema import register
 
 __all__ = [
     "FILE_SETTABLE",
@@ -73,13 +74,16 @@ def cli_allowed_targets(overrides: Sequence[str]) -> list[str] | None:
     return found
 
 
-def check_allowed_targets(value: Any, overrides: Sequence[str]) -> None:
+def check_allowed_targets(
+    value: Any, overrides: Sequence[str], where: str = ""
+) -> None:
     """Refuse an ``allowed_targets`` that a config file set (not the command line).
 
     Args:
         value: ``allowed_targets`` of the composed config.
         overrides: the command line's task overrides
             (``HydraConfig.get().overrides.task``).
+        where: which files were composed, for the message.
 
     Raises:
         ConfigError: naming ``allowed_targets`` and how to allow a package.
@@ -90,15 +94,16 @@ def check_allowed_targets(value: Any, overrides: Sequence[str]) -> None:
         ...     check_allowed_targets(["os."], ["+exp=evil"])
         ... except ConfigError as err:
         ...     print(str(err).split(";")[0])
-        allowed_targets: set by a config file (['os.'])
+        allowed_targets: set by a config file to ['os.']
     """
     expected = cli_allowed_targets(overrides) or []
     if list(value or []) != list(expected):
         raise ConfigError(
             "allowed_targets",
-            f"set by a config file ({list(value)!r}); a config file cannot widen "
-            f"what it may import; if you trust the package, pass it on the command "
-            f"line (allowed_targets=[mypkg.]) or in RUNNER_ALLOWED_TARGETS=mypkg.",
+            f"set by a config file{where} to {list(value)!r}; a config file cannot "
+            f"widen what it may import; if you trust the package, pass it on the "
+            f"command line (allowed_targets=[mypkg.]) or in "
+            f"RUNNER_ALLOWED_TARGETS=mypkg.",
         )
 
 
@@ -205,6 +210,7 @@ def check_config_files(argv: Sequence[str], primary: Path) -> None:
     args = get_args_parser().parse_args(list(argv))
     if args.cfg or args.info or args.shell_completion:
         return  # these only print; Hydra instantiates and logs nothing
+    register()  # config.yaml composes against the schema
     config_path = args.config_path or str(primary)
     hydra = _main_hydra(config_path, args.config_dir)
     own = hydra if config_path == str(primary) else _main_hydra(str(primary), None)
@@ -233,6 +239,6 @@ def check_config_files(argv: Sequence[str], primary: Path) -> None:
                           base_hydra["sweeper"].get("params") or {}, hydra,
                           where)  # fmt: skip
             if cli_allowed_targets(args.overrides) is None:
-                check_allowed_targets(full.get("allowed_targets"), [])
+                check_allowed_targets(full.get("allowed_targets"), [], where)
     finally:
         GlobalHydra.instance().clear()

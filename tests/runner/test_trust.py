@@ -1,0 +1,94 @@
+"""Config files may not set Hydra's own nodes or widen the allow-list."""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.errors import ConfigError
+from runner.trust import check_allowed_targets, check_config_files, cli_allowed_targets
+
+from ..conftest import CONFIGS
+
+HEAD = "# @package _global_\ndefaults:\n  - override /model: linear_fn\n"
+PARAMS = "hydra:\n  sweeper:\n    params: "
+
+
+@pytest.fixture
+def conf(tmp_path):
+    """A --config-dir with one experiment file per name given."""
+
+    def write(**files: str) -> str:
+        for name, body in files.items():
+            path = tmp_path / "exp" / f"{name}.yaml"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(HEAD + body)
+        return f"--config-dir={tmp_path}"
+
+    return write
+
+
+def test_every_shipped_experiment_passes(monkeypatch):
+    monkeypatch.delenv("RUNNER_TRUST_CONFIG_HYDRA", raising=False)
+    check_config_files(["-m", "+exp=glob(*)"], CONFIGS)
+    check_config_files(["+exp=grad", "hydra/launcher=local_processes",
+                        "hydra.run.dir=/tmp/x", "+hydra.job.env_set.A=1"],
+                       CONFIGS)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ("hydra:\n  callbacks:\n    x: {_target_: numpy.save}\n", "hydra.callbacks.x"),
+        ("hydra:\n  job_logging:\n    root: {level: DEBUG}\n", "hydra.job_logging"),
+        ("hydra:\n  hydra_logging:\n    root: {level: DEBUG}\n", "hydra.hydra_logging"),
+        ("hydra:\n  job:\n    env_set: {LD_PRELOAD: x.so}\n", "hydra.job.env_set"),
+        ("hydra:\n  run:\n    dir: /home\n", "hydra.run.dir"),
+        ("hydra:\n  output_subdir: ../..\n", "hydra.output_subdir"),
+        ("hydra:\n  overrides:\n    task: [inputs.0=9.0]\n", "hydra.overrides"),
+        (f"{PARAMS}{{hydra.run.dir: a}}\n", "hydra.sweeper.params.hydra.run.dir"),
+        (f"{PARAMS}{{model: 'f,f1'}}\n", "hydra.sweeper.params.model"),
+        (f"{PARAMS}{{allowed_targets: '[os.]'}}\n", "hydra.sweeper.params.allowed_"),
+        ("allowed_targets: [os.]\n", "allowed_targets: set by a config file"),
+    ],
+)
+def test_hydra_nodes_set_by_a_file_are_refused(body, key, conf, monkeypatch):
+    monkeypatch.delenv("RUNNER_TRUST_CONFIG_HYDRA", raising=False)
+    with pytest.raises(ConfigError, match=r"config file .*with \+exp=bad\)") as err:
+        check_config_files([conf(bad=body), "+exp=bad"], CONFIGS)
+    assert str(err.value).startswith(key)
+    monkeypatch.setenv("RUNNER_TRUST_CONFIG_HYDRA", "1")
+    check_config_files([conf(bad=body), "+exp=bad"], CONFIGS)
+
+
+def test_hydra_group_chosen_by_a_file_is_refused(conf, tmp_path, monkeypatch):
+    monkeypatch.delenv("RUNNER_TRUST_CONFIG_HYDRA", raising=False)
+    body = "  - override /hydra/job_logging: disabled\n"
+    with pytest.raises(ConfigError, match="^hydra.job_logging"):
+        check_config_files([conf(bad=body), "+exp=bad"], CONFIGS)
+    body = "hydra:\n  searchpath: [file:///tmp]\n"  # Hydra refuses it too
+    with pytest.raises(Exception, match="hydra.searchpath is only supported from"):
+        check_config_files([conf(bad=body), "+exp=bad"], CONFIGS)
+    (tmp_path / "other.yaml").write_text("defaults:\n  - experiment_schema\n")
+    with pytest.raises(ConfigError, match=r"with --config-name=other\)"):
+        check_config_files([conf(), "-cn", "other"], CONFIGS)
+
+
+def test_every_experiment_of_a_sweep_is_checked(conf, monkeypatch):
+    monkeypatch.delenv("RUNNER_TRUST_CONFIG_HYDRA", raising=False)
+    bad = "hydra:\n  callbacks:\n    x: {_target_: numpy.save}\n"
+    ok = "hydra:\n  sweeper:\n    params: {inputs.0: '1.0,2.0'}\n"
+    flag = conf(a_ok=ok, b_bad=bad)
+    check_config_files(["-m", flag, "+exp=a_ok", "inputs.1=1.0,2.0"], CONFIGS)
+    for sweep in ("glob(*)", "choice(grad,b_bad)", "a_ok,b_bad"):
+        with pytest.raises(ConfigError, match=r"^hydra.callbacks.x.* \+exp=b_bad"):
+            check_config_files(["-m", flag, f"+exp={sweep}"], CONFIGS)
+
+
+def test_allowed_targets_come_from_the_command_line_only():
+    assert cli_allowed_targets(["allowed_targets=[a.,b.]", "+exp=x"]) == ["a.", "b."]
+    assert cli_allowed_targets(["~allowed_targets"]) is None
+    check_allowed_targets([], ["+exp=grad"])
+    check_allowed_targets(["a."], ["allowed_targets=[a.]"])
+    for value, overrides in ([[""], []], [["os."], ["allowed_targets=[a.]"]]):
+        with pytest.raises(ConfigError, match="^allowed_targets: set by a config"):
+            check_allowed_targets(value, overrides)
