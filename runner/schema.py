@@ -141,7 +141,8 @@ class ExperimentConfig:
     itself). ``inputs``: the positional arguments: numbers, nested lists, or
     generator nodes (``_target_: runner.inputs.linspace`` ...). ``allowed_targets``:
     extra module prefixes that ``_target_`` may name, besides ``models.`` and
-    ``runner.inputs.``. ``compile_cache``: the directory of JAX's persistent
+    ``runner.inputs.``; ``python -m runner`` takes it only from the command line
+    (a config file that sets it is refused). ``compile_cache``: the directory of JAX's persistent
     compilation cache, so that a repeated run skips compiling (null: no cache).
     ``sweep``: a vectorized sweep (see :class:`SweepConfig`); with nothing under
     ``sweep.inputs`` and ``sweep.model`` (the default) or null, the single point
