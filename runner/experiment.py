@@ -169,7 +169,7 @@ def _model_failed(err: Exception, args: Sequence[Any]) -> str:
     flat = [x for a in args for x in (a if isinstance(a, (list, tuple)) else [a])]
     shapes = ", ".join(str(tuple(x.shape)) for x in flat if hasattr(x, "shape"))
     shapes = shapes or "none"
-    message = " ".join(str(err).split()).rstrip(".")
+    message = " ".join(str(err).split()).rstrip(".") or "(no message)"
     return (
         f"the model raised {type(err).__name__}: {message}; it was called with "
         f"inputs of shape(s) {shapes}: check that their number and shapes fit the "

@@ -183,7 +183,17 @@ def _swept(plain: dict[str, Any]) -> bool:
     """Whether ``plain`` has a vectorized sweep: values under ``sweep.inputs`` or
     ``sweep.model`` (an empty ``sweep`` block, the default, runs one point)."""
     sweep = plain.get("sweep")
-    return isinstance(sweep, dict) and bool(sweep.get("inputs") or sweep.get("model"))
+    if not isinstance(sweep, dict):
+        return False  # null, or a wrong type that check_config names
+    if sweep.get("inputs") or sweep.get("model"):
+        return True
+    if sweep.get("mode", "grid") != "grid" or sweep.get("chunk_size", 1024) != 1024:
+        raise ConfigError(
+            "sweep",
+            "sets mode or chunk_size but sweeps nothing; add values under "
+            "sweep.inputs.<i> or sweep.model.<path>, or drop those settings.",
+        )
+    return False
 
 
 def _refuse_check_in_sweep(diff: dict[str, Any]) -> None:
