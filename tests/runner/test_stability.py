@@ -106,6 +106,14 @@ def test_specs_that_are_not_a_vector_field_are_refused(spec, phrase):
         solve_fixed_point(lambda x: -x, [bm.zeros(2)], spec)
 
 
+def test_a_vectorized_sweep_refuses_to_solve():
+    from runner.vsweep import run_sweep
+
+    with pytest.raises(ConfigError, match=r"^diff\.fixed_point: .* -m sweep"):
+        run_sweep(FitzHughNagumo(), [[-1.2, -0.6]], SPEC, "vector_field",
+                  {"model.current": [0.0, 0.5]})  # fmt: skip
+
+
 def test_value_of_another_shape_is_refused():
     with pytest.raises(ConfigError, match="needs a vector field"):
         solve_fixed_point(lambda x: x.sum(), [bm.zeros(2)], SPEC)
