@@ -89,8 +89,14 @@ def test_under_jit_written_back_per_call(name):
     check(var, name, times=2)
 
 
-@pytest.mark.parametrize("kind", ["grad", "vector_grad", "jacrev", "jacfwd", "hessian"])
-@pytest.mark.parametrize("name", NAMES)
+# Every operator under grad; every transform for one float, matrix and int operator.
+KINDS = ["grad", "vector_grad", "jacrev", "jacfwd", "hessian"]
+CASES = [(n, "grad") for n in NAMES] + [
+    (n, k) for n in ("+=", "@=", "&=") for k in KINDS if k != "grad"
+]
+
+
+@pytest.mark.parametrize(("name", "kind"), CASES)
 def test_under_derivative_transforms_written_back(name, kind):
     model = Model(name)
     var = model.s
