@@ -206,10 +206,13 @@ class Collector(dict):
         return out
 
 
+def _flatten_collector(c: Collector) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    keys = tuple(sorted(c))  # as JAX flattens a dict: leaves in sorted key order
+    return tuple(c[k] for k in keys), keys
+
+
 jax.tree_util.register_pytree_node(
-    Collector,
-    lambda c: (tuple(c.values()), tuple(c.keys())),
-    lambda keys, values: Collector(zip(keys, values)),
+    Collector, _flatten_collector, lambda keys, values: Collector(zip(keys, values))
 )
 
 _METHODS = ("absolute", "relative")
