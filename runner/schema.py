@@ -119,10 +119,12 @@ class SweepConfig:
 
     ``inputs``: input position -> values (a whole input per point); ``model``:
     attribute path of a model Array -> values (e.g. ``current``). Values are a
-    list, or a range ``{start, stop, num}`` (start/stop may be lists for vector
-    inputs). ``mode``: ``grid`` or ``zip``. ``chunk_size``: points per compiled
-    call, which bounds memory. Table columns are named ``inputs.<i>`` and
-    ``model.<path>``, as in a ``-m`` sweep.
+    list, a range ``{start, stop, num}`` (``num`` a whole number >= 1, ends
+    included; start and stop may be lists of equal length for vector inputs), or
+    ``{start, stop, step}`` for numbers. ``mode``: ``grid`` or ``zip``.
+    ``chunk_size``: points per compiled call, which bounds memory. Table columns
+    are named ``inputs.<i>`` and ``model.<path>``, as in a ``-m`` sweep. With no
+    values under ``inputs`` and ``model`` (the default), nothing is swept.
     """
 
     inputs: dict[str, Any] = field(default_factory=dict)
@@ -142,8 +144,9 @@ class ExperimentConfig:
     generator nodes (``_target_: runner.inputs.linspace`` ...). ``allowed_targets``:
     extra module prefixes that ``_target_`` may name, besides ``models.`` and
     ``runner.inputs.``; ``python -m runner`` takes it only from the command line
-    (a config file that sets it is refused). ``compile_cache``: the directory of JAX's persistent
-    compilation cache, so that a repeated run skips compiling (null: no cache).
+    (a config file that sets it is refused). ``compile_cache``: the directory of
+    JAX's persistent compilation cache, so that a repeated run skips compiling
+    (null: no cache).
     ``sweep``: a vectorized sweep (see :class:`SweepConfig`); with nothing under
     ``sweep.inputs`` and ``sweep.model`` (the default) or null, the single point
     runs, so a sweep can be added from the command line
