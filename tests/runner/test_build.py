@@ -63,9 +63,7 @@ def test_module_prefixes_match_on_dotted_boundaries():
     assert resolve_target("math.hypot", "model", ("math.",))(3.0, 4.0) == 5.0
     with pytest.raises(ConfigError, match="outside the allowed modules"):
         resolve_target("mathx.hypot", "model", ("math.",))
-    with pytest.raises(
-        ConfigError, match="No module named .models.nope."
-    ):
+    with pytest.raises(ConfigError, match="No module named .models.nope."):
         resolve_target("models.nope.f", "model", ALLOWED)
     with pytest.raises(ConfigError, match="cannot import 'nopkg.f': no module"):
         resolve_target("nopkg.f", "model", ("nopkg.",))
