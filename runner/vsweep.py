@@ -178,6 +178,15 @@ def _targets(
     return positions, arrays
 
 
+def _generators(model: Any) -> list[bm.random.RandomState]:
+    """The default generator and every ``RandomState`` the model holds."""
+    found = [bm.random.DEFAULT]
+    if isinstance(model, bm.Base):
+        found += [a for _, a in bm.iter_arrays(model)
+                  if isinstance(a, bm.random.RandomState)]  # fmt: skip
+    return list({id(g): g for g in found}.values())
+
+
 def run_sweep(
     model: Any,
     inputs: list[Any],
@@ -236,16 +245,20 @@ def run_sweep(
             )
         batched.append(values)
     n_inputs = len(positions)
+    total = len(next(iter(points.values())))
+    generators = _generators(model)
+    # One key per point and generator: every point draws its own numbers, and the
+    # generators advance once, so a fixed seed repeats the whole sweep.
+    batched += [np.asarray(jax.random.split(g.split_key(), total)) for g in generators]
 
     def point(swept: list[Any]) -> Any:
         args = list(prepared.inputs)
         for i, value in zip(positions, swept[:n_inputs]):
             args[i] = value
-        with bm.substitute(arrays, swept[n_inputs:]):
+        with bm.substitute([*arrays, *generators], swept[n_inputs:]):
             return prepared.derivative(*args)
 
     compiled = jax.jit(jax.vmap(point))
-    total = len(next(iter(points.values())))
     size = min(chunk_size, total)
     chunks = []
     for start in range(0, total, size):
