@@ -23,6 +23,18 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 _MISSING = object()
 
 
+def _blame(error: Exception, argument: str) -> Exception:
+    """Name the transform argument at fault in ``error.argument``.
+
+    The core's own argument errors carry it; errors raised by the differentiated
+    function do not, so a caller can tell them apart without reading messages.
+    ``argument`` is ``func``, ``grad_vars``, ``dyn_vars``, ``argnums``, ``has_aux``,
+    ``output`` (the scalar-output rule of ``grad``) or ``allow_int``.
+    """
+    error.argument = argument  # type: ignore[attr-defined]
+    return error
+
+
 def _decorator_form(transform: _F) -> _F:
     """Let ``transform(**options)`` without a function return a decorator.
 
@@ -45,9 +57,12 @@ def _decorator_form(transform: _F) -> _F:
 
 def _check_callable(kind: str, func: Any) -> None:
     if not callable(func):
-        raise TypeError(
-            f"{kind}(func): expected a callable (function, bound method or callable "
-            f"Base object), received {type(func).__name__} {func!r}."
+        raise _blame(
+            TypeError(
+                f"{kind}(func): expected a callable (function, bound method or "
+                f"callable Base object), received {type(func).__name__} {func!r}."
+            ),
+            "func",
         )
 
 
@@ -65,23 +80,32 @@ def _normalize_grad_vars(
     seen: dict[int, int] = {}
     for position, leaf in enumerate(leaves):
         if not isinstance(leaf, Array):
-            raise TypeError(
-                f"{kind}({arg}=...): entry {position} is a {type(leaf).__name__}, "
-                f"expected a bm.Array or bm.Variable; wrap it (bm.Variable(x)) and "
-                f"store it on the object the function reads."
+            raise _blame(
+                TypeError(
+                    f"{kind}({arg}=...): entry {position} is a {type(leaf).__name__}, "
+                    f"expected a bm.Array or bm.Variable; wrap it (bm.Variable(x)) and "
+                    f"store it on the object the function reads."
+                ),
+                arg,
             )
         if id(leaf) in seen and arg == "grad_vars":
-            raise ValueError(
-                f"{kind}(grad_vars=...): entries {seen[id(leaf)]} and {position} are "
-                f"the same Array; list each variable once."
+            raise _blame(
+                ValueError(
+                    f"{kind}(grad_vars=...): entries {seen[id(leaf)]} and "
+                    f"{position} are the same Array; list each variable once."
+                ),
+                "grad_vars",
             )
         seen.setdefault(id(leaf), position)
     if arg != "grad_vars":  # dyn_vars: only a hint, so empty is fine
         return list({id(leaf): leaf for leaf in leaves}.values()), treedef
     if not leaves:
-        raise ValueError(
-            f"{kind}(grad_vars=...): received an empty {type(grad_vars).__name__}; "
-            f"pass at least one Array, or leave grad_vars out to use argnums."
+        raise _blame(
+            ValueError(
+                f"{kind}(grad_vars=...): received an empty {type(grad_vars).__name__}; "
+                f"pass at least one Array, or leave grad_vars out to use argnums."
+            ),
+            "grad_vars",
         )
     return leaves, treedef
 
@@ -93,13 +117,20 @@ def _normalize_argnums(kind: str, argnums: ArgNums, has_vars: bool) -> Any:
     if isinstance(argnums, (list, tuple)):
         checked = tuple(_check_argnum(kind, a) for a in argnums)
         if len(set(checked)) != len(checked):
-            raise ValueError(
-                f"{kind}(argnums={list(argnums)}): repeated entries; list each "
-                f"positional argument once."
+            raise _blame(
+                ValueError(
+                    f"{kind}(argnums={list(argnums)}): repeated entries; list each "
+                    f"positional argument once."
+                ),
+                "argnums",
             )
         if not checked:
-            raise ValueError(
-                f"{kind}(argnums=()): empty; pass an int, a non-empty tuple, or None."
+            raise _blame(
+                ValueError(
+                    f"{kind}(argnums=()): empty; pass an int, a non-empty tuple, "
+                    f"or None."
+                ),
+                "argnums",
             )
         return checked
     return _check_argnum(kind, argnums)
@@ -107,25 +138,34 @@ def _normalize_argnums(kind: str, argnums: ArgNums, has_vars: bool) -> Any:
 
 def _check_argnum(kind: str, argnum: Any) -> int:
     if isinstance(argnum, bool) or not isinstance(argnum, (int, np.integer)):
-        raise TypeError(
-            f"{kind}(argnums=...): expected ints (positional argument indices), "
-            f"received {type(argnum).__name__} {argnum!r}; pass e.g. argnums=0 or "
-            f"argnums=(0, 1)."
+        raise _blame(
+            TypeError(
+                f"{kind}(argnums=...): expected ints (positional argument indices), "
+                f"received {type(argnum).__name__} {argnum!r}; pass e.g. argnums=0 or "
+                f"argnums=(0, 1)."
+            ),
+            "argnums",
         )
     if argnum < 0:
-        raise ValueError(
-            f"{kind}(argnums=...): expected non-negative ints, received {argnum}; "
-            f"count positional arguments from 0."
+        raise _blame(
+            ValueError(
+                f"{kind}(argnums=...): expected non-negative ints, received {argnum}; "
+                f"count positional arguments from 0."
+            ),
+            "argnums",
         )
     return int(argnum)
 
 
 def _check_nargs(kind: str, argnums: tuple[int, ...], nargs: int) -> None:
     if argnums and max(argnums) >= nargs:
-        raise ValueError(
-            f"{kind}(argnums={argnums if len(argnums) > 1 else argnums[0]}): the "
-            f"function was called with {nargs} positional argument(s), so argnums "
-            f"must be below {nargs}; pass the argument positionally or fix argnums."
+        raise _blame(
+            ValueError(
+                f"{kind}(argnums={argnums if len(argnums) > 1 else argnums[0]}): the "
+                f"function was called with {nargs} positional argument(s), so argnums "
+                f"must be below {nargs}; pass the argument positionally or fix argnums."
+            ),
+            "argnums",
         )
 
 
@@ -138,9 +178,12 @@ def _check_aux_pair(kind: str, out: Any) -> tuple[Any, Any]:
         what = f"a single array of shape {tuple(out.shape)}"
     else:
         what = f"a {type(out).__name__}"
-    raise TypeError(
-        f"{kind}(has_aux=True): the function must return a (value, aux) pair, but "
-        f"it returned {what}; return `value, aux` or set has_aux=False."
+    raise _blame(
+        TypeError(
+            f"{kind}(has_aux=True): the function must return a (value, aux) pair, but "
+            f"it returned {what}; return `value, aux` or set has_aux=False."
+        ),
+        "has_aux",
     )
 
 
@@ -154,10 +197,13 @@ def _check_scalar(out: Any) -> None:
     else:
         received = f"an output of shape {shape}"
         hint = ""
-    raise TypeError(
-        f"Gradient only defined for scalar-output functions. grad received "
-        f"{received}{hint}. Reduce it to a scalar (e.g. `.sum()` or `.mean()`), or "
-        f"use vector_grad (gradient of the sum) or jacobian (all partials)."
+    raise _blame(
+        TypeError(
+            f"Gradient only defined for scalar-output functions. grad received "
+            f"{received}{hint}. Reduce it to a scalar (e.g. `.sum()` or `.mean()`), or "
+            f"use vector_grad (gradient of the sum) or jacobian (all partials)."
+        ),
+        "output",
     )
 
 
@@ -167,9 +213,12 @@ def _check_inexact(kind: str, names: list[str], values: list[Any]) -> None:
         for leaf in jax.tree_util.tree_leaves(value):
             dtype = jnp.result_type(leaf)
             if not jnp.issubdtype(dtype, jnp.inexact):
-                raise TypeError(
-                    f"{kind} requires real- or complex-valued inputs (input dtype that "
-                    f"is a sub-dtype of np.inexact), but {name} has dtype {dtype}. "
-                    f"Pass floats (e.g. 2. instead of 2), or set allow_int=True "
-                    f"(grad, jacrev) to get float0 zeros for it."
+                raise _blame(
+                    TypeError(
+                        f"{kind} requires real- or complex-valued inputs (input "
+                        f"dtype that is a sub-dtype of np.inexact), but {name} has "
+                        f"dtype {dtype}. Pass floats (e.g. 2. instead of 2), or set "
+                        f"allow_int=True (grad, jacrev) to get float0 zeros for it."
+                    ),
+                    "allow_int",
                 )

@@ -243,3 +243,32 @@ def test_wrong_assignment_inside_a_transform_restores_state():
         bm.grad(f)(jnp.full(2, 5.0))
     np.testing.assert_array_equal(np.asarray(w), [1.0, 1.0])
     np.testing.assert_array_equal(np.asarray(v), [1.0, 1.0])
+
+
+# -- which argument is at fault, by attribute -------------------------------------------
+@pytest.mark.parametrize(
+    "make, argument",
+    [
+        (lambda: bm.grad(total, argnums=-1), "argnums"),
+        (lambda: bm.grad(lambda x, y: total(x), argnums=1)(jnp.ones(2)), "argnums"),
+        (lambda: bm.jacrev(total, grad_vars=[1.0]), "grad_vars"),
+        (lambda: bm.jacrev(lambda x: x, has_aux=True)(jnp.ones(2)), "has_aux"),
+        (lambda: bm.grad(lambda x: x)(jnp.ones(2)), "output"),
+        (lambda: bm.grad(total)(jnp.arange(2)), "allow_int"),
+        (lambda: bm.grad(3), "func"),
+    ],
+    ids=["argnums", "nargs", "grad_vars", "has_aux", "output", "allow_int", "func"],
+)
+def test_core_errors_name_their_argument(make, argument):
+    with pytest.raises((TypeError, ValueError)) as info:
+        make()
+    assert info.value.argument == argument
+
+
+def test_errors_of_the_function_itself_name_no_argument():
+    def model(x):
+        raise ValueError("argnums of the model's own table are wrong")
+
+    with pytest.raises(ValueError, match="model's own") as info:
+        bm.grad(model)(jnp.ones(2))
+    assert not hasattr(info.value, "argument")
