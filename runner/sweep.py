@@ -144,14 +144,26 @@ def start_sweep(sweep_dir: Path, points: list[str], resume: bool = False) -> str
 
 
 def _overrides(job_dir: Path) -> dict[str, Any]:
-    """The job's overridden keys and the values its config resolved them to."""
+    """The job's overridden keys and the values its config resolved them to
+    (None for a key the job deleted, ``~key``)."""
     path = job_dir / ".hydra" / "overrides.yaml"
     if not path.exists():
         return {}
-    pairs = [o.split("=", 1) for o in yaml.safe_load(path.read_text()) or []]
-    pairs = [(k.lstrip("+~"), v) for k, v in pairs if not k.startswith("hydra")]
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    lines = yaml.safe_load(path.read_text()) or []
     config = _job_config(job_dir)
-    return {k: _resolved(config, k, v) for k, v in pairs}
+    found: dict[str, Any] = {}
+    for override in OverridesParser.create().parse_overrides(lines):
+        key = override.key_or_group
+        if key == "hydra" or key.startswith(("hydra.", "hydra/")):
+            continue
+        if override.is_delete():  # ~key or ~key=value: the job had no such key
+            found[key] = None
+        else:
+            text = override.input_line.split("=", 1)[1]
+            found[key] = _resolved(config, key, text)
+    return found
 
 
 def _job_config(job_dir: Path) -> Any:

@@ -179,3 +179,21 @@ def test_a_second_sweep_into_a_used_directory_is_refused(tmp_path):
     assert proc.stderr.count("\n") == 1 and "resume=true" in proc.stderr
     after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     assert after == before  # nothing ran, nothing was removed
+
+
+def test_a_deleted_key_is_an_empty_column_and_the_sweep_is_written(tmp_path):
+    # What Hydra's sweeper writes for '~model.name' ('~key=null'), and the bare form.
+    config = {"model": {"_target_": "models.neuro.FitzHughNagumo", "b": 0.7}}
+    for num, deleted in enumerate(["~model.name=null", "~model.name"]):
+        overrides = [
+            "+exp=fitzhugh_nagumo",
+            deleted,
+            "model.b=0.7",
+            "hydra.verbose=true",
+        ]
+        _job(tmp_path, num, "ok", overrides, [ROW], config=config)
+    frame, bad = runner.sweep.write_aggregate(tmp_path)
+    assert bad == 0 and frame["model.b"].tolist() == [0.7, 0.7]
+    assert frame["model.name"].isna().all()  # not the text "null"
+    assert "hydra.verbose" not in frame.columns
+    assert (tmp_path / "results.csv").exists()
