@@ -9,15 +9,17 @@ import sys
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")  # the runner computes on the CPU
 
-from runner.cli import main  # noqa: E402
+from runner.cli import run_main  # noqa: E402
 
 
 def run() -> None:
-    """Run :func:`runner.cli.main` on ``sys.argv`` and exit with its status.
+    """Run :func:`runner.cli.run_main` on ``sys.argv`` and exit with its status.
 
-    A single run has written and closed its files by the time ``main`` returns, so
-    it skips the slow teardown of JAX and of every module (about half a second).
-    Sweeps exit normally, so that launchers (Ray, joblib) can stop their workers.
+    When exactly one job ran, in this process and in Hydra's RUN mode, its files
+    are written and closed by the time ``run_main`` returns, so the process skips
+    the slow teardown of JAX and of every module (about half a second). Anything
+    else (``-m``, ``hydra.mode=MULTIRUN``, an error) exits normally, so that
+    launchers (Ray, joblib) can stop their workers.
 
     Example:
         >>> from unittest import mock
@@ -28,8 +30,8 @@ def run() -> None:
         ...         print("exit status", done.code)
         exit status 2
     """
-    code = main()
-    if not {"-m", "--multirun"} & set(sys.argv[1:]):
+    code, single_run = run_main(sys.argv[1:])
+    if single_run:
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()

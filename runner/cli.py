@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import hydra
 import hydra._internal.utils as hydra_utils
 import yaml
+from hydra._internal.utils import get_args_parser
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Glob, Override
 from hydra.errors import MissingConfigException, OverrideParseException
 from hydra.types import RunMode
 from omegaconf import DictConfig
@@ -30,13 +33,12 @@ from .schema import register
 from .trust import check_allowed_targets, check_config_files
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
-_STATUSES: list[int] = []
 
 register()
 
 
-@hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="config")
-def _entry(cfg: DictConfig) -> int:
+def _task(cfg: DictConfig) -> tuple[int, RunMode]:
+    """One job of ``main``: its exit status and the mode Hydra ran it in."""
     hydra_cfg = HydraConfig.get()
     runtime = hydra_cfg.runtime
     title = runtime.choices.get("exp") or "experiment"
@@ -44,13 +46,11 @@ def _entry(cfg: DictConfig) -> int:
         check_allowed_targets(cfg.get("allowed_targets"), hydra_cfg.overrides.task)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
-        _STATUSES.append(2)
-        return 2
+        return 2, hydra_cfg.mode
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     sweep_id = sweep.sweep_id(Path(hydra_cfg.sweep.dir)) if in_sweep else None
     status = run_job(cfg, Path(runtime.output_dir), title=title, sweep_id=sweep_id)
-    _STATUSES.append(status)
-    return status
+    return status, hydra_cfg.mode
 
 
 def _config_dirs(argv: list[str]) -> list[Path]:
@@ -63,32 +63,76 @@ def _config_dirs(argv: list[str]) -> list[Path]:
     return dirs
 
 
+def _options(dirs: list[Path], group: str) -> list[str]:
+    return sorted({p.stem for d in dirs for p in (d / group).glob("*.yaml")})
+
+
+def _choices(override: Override, options: list[str]) -> list[str]:
+    """The config names an override of a config group selects (every sweep form)."""
+    value = override.value()
+    if isinstance(value, Glob):
+        return value.filter(options)
+    if override.is_sweep_override():
+        return list(override.sweep_string_iterator())
+    return [override.get_value_element_as_str()]
+
+
+def _has_global_package(path: Path) -> bool:
+    """Whether the header comments of ``path`` hold ``# @package _global_``."""
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            return False  # the header ends at the first line that is not a comment
+        words = line.lstrip("# \t").split()
+        if words[:2] == ["@package", "_global_"]:
+            return True
+    return False
+
+
 def check_experiments(argv: list[str]) -> str | None:
-    """A one-line error for an ``+exp=NAME`` that names no experiment file, or for
-    a config group set to null (``model=null``, which Hydra reports without a key).
+    """A one-line error for an ``+exp=NAME`` that names no experiment file (every
+    override form: ``a,b``, ``choice(...)``, ``glob(...)``), for an experiment
+    file without ``# @package _global_``, or for a config group set to null
+    (``model=null``, which Hydra reports without a key).
+
+    Overrides that do not parse are left to Hydra, which reports them.
 
     Example:
         >>> check_experiments(["+exp=jacobian"]) is None
         True
-        >>> check_experiments(["+exp=nope"]).split(";")[0]
+        >>> check_experiments(["-m", "+exp=glob(*)"]) is None
+        True
+        >>> check_experiments(["-m", "+exp=choice(grad,nope)"]).split(";")[0]
         "exp: unknown experiment 'nope'"
         >>> check_experiments(["model=null"]).split(";")[0]
         'model: expected the name of a config of group model, received null'
     """
     dirs = _config_dirs(argv)
-    known = sorted({p.stem for d in dirs for p in (d / "exp").glob("*.yaml")})
-    for arg in argv:
-        group, _, value = arg.lstrip("+").partition("=")
-        if value == "null" and group and any((d / group).is_dir() for d in dirs):
-            names = sorted({p.stem for d in dirs for p in (d / group).glob("*.yaml")})
+    overrides = get_args_parser().parse_known_args(argv)[0].overrides
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except OverrideParseException:
+        return None
+    for override in parsed:
+        group = override.key_or_group
+        if override.is_delete() or not any((d / group).is_dir() for d in dirs):
+            continue  # a plain key, not a config group
+        names = _options(dirs, group)
+        if override.value() is None:
             return (f"{group}: expected the name of a config of group {group}, "
                     f"received null; expected one of {', '.join(names)}, e.g. "
                     f"{group}={names[0] if names else 'NAME'}.")  # fmt: skip
-        if arg.lstrip("+").startswith("exp="):
-            for name in arg.split("=", 1)[1].split(","):
-                if name and name not in known:
-                    return (f"exp: unknown experiment {name!r}; expected one of "
-                            f"{', '.join(known)}; run e.g. +exp=jacobian.")  # fmt: skip
+        if group != "exp":
+            continue
+        for name in _choices(override, names):
+            if name not in names:
+                return (f"exp: unknown experiment {name!r}; expected one of "
+                        f"{', '.join(names)}; run e.g. +exp=jacobian.")  # fmt: skip
+            path = next(d / "exp" / f"{name}.yaml" for d in dirs
+                        if (d / "exp" / f"{name}.yaml").is_file())  # fmt: skip
+            if override.package is None and not _has_global_package(path):
+                return (f"exp: exp/{name}.yaml does not start with '# @package "
+                        f"_global_', so its keys were put under exp.; add that "
+                        f"line at the top of the file.")  # fmt: skip
     return None
 
 
@@ -118,9 +162,6 @@ def error_line(err: BaseException) -> str:
     chain = [err]
     while chain[-1].__cause__ is not None or chain[-1].__context__ is not None:
         chain.append(chain[-1].__cause__ or chain[-1].__context__)
-    missing = _missing_package_line(" ".join(str(c) for c in chain))
-    if missing:
-        return missing
     for cause in chain:
         if isinstance(cause, yaml.MarkedYAMLError) and cause.problem_mark is not None:
             mark = cause.problem_mark
@@ -144,13 +185,10 @@ def error_line(err: BaseException) -> str:
                 )
             return f"{key}: {first}; {fix}."
     text = str(err)
-    if isinstance(err, MissingConfigException):
-        found = re.search(r"Could not find '([^']+)'", text)
-        options = re.findall(r"^\t(\S+)$", text, re.M)
-        if found:
-            group = found.group(1).split("/")[0]
-            return (f"{group}: no config named {found.group(1)!r}; expected one of "
-                    f"{', '.join(options) or '(none)'}.")  # fmt: skip
+    if isinstance(err, MissingConfigException) and err.missing_cfg_file:
+        name = err.missing_cfg_file
+        return (f"{name.split('/')[0]}: no config named {name!r}; expected one of "
+                f"{', '.join(err.options or []) or '(none)'}.")  # fmt: skip
     if isinstance(err, OSError) and err.filename:
         return (f"hydra.run.dir: cannot write to {err.filename} ({err.strerror}); "
                 f"choose a writable hydra.run.dir (or hydra.sweep.dir).")  # fmt: skip
@@ -161,55 +199,86 @@ def error_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {' '.join(text.split())}"
 
 
-def _missing_package_line(text: str) -> str | None:
-    """The error for an experiment file without ``# @package _global_``, if it is.
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """Make Hydra report an error as one line (:func:`error_line`), exit status 1.
 
-    Without that line Hydra puts the file's keys under ``exp.`` (``exp.inputs``,
-    ``model@exp.model``), where the schema has no such key.
+    Hydra has no public hook for how ``@hydra.main`` reports an error: it calls
+    ``hydra._internal.utils.run_and_report``, which prints a multi-line report.
+    This is the one place that replaces it, for the duration of one call;
+    ``tests/runner/test_cli_hydra.py`` fails if Hydra stops calling it.
     """
-    found = re.search(r"In 'exp/([^']+)'", text)
-    if not found or not re.search(r"@exp\.|Key 'exp' not in|full_key: exp\.", text):
-        return None
-    return (f"exp: exp/{found.group(1)}.yaml does not start with '# @package "
-            f"_global_', so its keys were put under exp.; add that line at the top "
-            f"of the file.")  # fmt: skip
 
+    def report(func: Callable[[], Any]) -> Any:
+        try:
+            return func()
+        except Exception as err:
+            if os.environ.get("HYDRA_FULL_ERROR") == "1":
+                raise
+            print(f"error: {error_line(err)}", file=sys.stderr)
+            sys.exit(1)
 
-def _report_in_one_line(func: Callable[[], Any]) -> Any:
-    """Hydra's ``run_and_report``, printing one line instead of a report."""
+    original = hydra_utils.run_and_report
+    hydra_utils.run_and_report = report
     try:
-        return func()
+        yield
+    finally:
+        hydra_utils.run_and_report = original
+
+
+def run_main(argv: list[str]) -> tuple[int, bool]:
+    """Run Hydra on the command line ``argv`` (without the program name).
+
+    Returns:
+        The exit status (1 if any job or sweep failed, 2 for a refused command
+        line) and whether exactly one job ran here in Hydra's RUN mode (then no
+        launcher is left to tear down).
+
+    Example:
+        >>> run_main(["+exp=nope"])
+        (2, False)
+    """
+    jobs: list[tuple[int, RunMode]] = []
+
+    @hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="config")
+    def entry(cfg: DictConfig) -> int:
+        jobs.append(_task(cfg))
+        return jobs[-1][0]
+
+    sweep.FAILED.clear()  # failures of this call only
+    error = check_experiments(argv)
+    if error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2, False
+    try:  # before Hydra instantiates callbacks or configures logging
+        check_config_files(argv, CONFIGS)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2, False
     except Exception as err:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         print(f"error: {error_line(err)}", file=sys.stderr)
-        sys.exit(1)
+        return 1, False
+    saved = sys.argv
+    sys.argv = [saved[0] if saved else "runner", *argv]  # what @hydra.main reads
+    try:
+        with _one_line_errors():
+            entry()
+    finally:
+        sys.argv = saved
+    status = 1 if any(s for s, _ in jobs) or any(sweep.FAILED) else 0
+    single = len(jobs) == 1 and jobs[0][1] == RunMode.RUN
+    return status, single
 
 
 def main() -> int:
-    """Run Hydra on ``sys.argv``; return 1 if any job (or sweep job) failed."""
-    _STATUSES.clear()  # statuses of this call only
-    sweep.FAILED.clear()
-    error = check_experiments(sys.argv[1:])
-    if error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    try:  # before Hydra instantiates callbacks or configures logging
-        check_config_files(sys.argv[1:], CONFIGS)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except Exception as err:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
-            raise
-        print(f"error: {error_line(err)}", file=sys.stderr)
-        return 1
-    original = getattr(hydra_utils, "run_and_report", None)
-    if original is not None:
-        hydra_utils.run_and_report = _report_in_one_line
-    try:
-        _entry()
-    finally:
-        if original is not None:
-            hydra_utils.run_and_report = original
-    return 1 if any(_STATUSES) or any(sweep.FAILED) else 0
+    """Run Hydra on ``sys.argv``; return 1 if any job (or sweep job) failed.
+
+    Example:
+        >>> from unittest import mock
+        >>> with mock.patch.object(sys, "argv", ["runner", "+exp=nope"]):
+        ...     main()
+        2
+    """
+    return run_main(sys.argv[1:])[0]

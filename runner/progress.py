@@ -12,7 +12,6 @@ callback never fails a sweep: any problem only turns the bar off.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from collections.abc import Mapping, Sequence
@@ -23,7 +22,8 @@ from hydra.experimental.callback import Callback
 
 __all__ = ["SweepProgress", "count_jobs"]
 
-_BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
+#: The config-group choice (``hydra/sweeper``) of Hydra's basic sweeper.
+BASIC_SWEEPER = "basic"
 
 
 def count_jobs(
@@ -74,13 +74,20 @@ def count_jobs(
 
 
 def _job_failed(config: Any, job_return: Any) -> bool:
-    """Whether a job failed: its ``run.json`` status, else Hydra's job return."""
+    """Whether a job failed: its ``run.json`` status, else Hydra's job return
+    (a failed status, or a non-zero return value such as ``run_job``'s)."""
+    from hydra.core.utils import JobStatus
+
     try:
-        run = Path(str(config.hydra.runtime.output_dir)) / "run.json"
-        return json.loads(run.read_text()).get("status") != "ok"
+        from .record import read_run
+
+        job_dir = Path(str(config.hydra.runtime.output_dir))
+        return read_run(job_dir).get("status") != "ok"
     except Exception:
-        status = getattr(getattr(job_return, "status", None), "name", "")
-        return status == "FAILED" or bool(getattr(job_return, "_return_value", 0))
+        status = getattr(job_return, "status", None)
+        if status == JobStatus.COMPLETED:
+            return bool(job_return.return_value)
+        return status == JobStatus.FAILED
 
 
 class SweepProgress(Callback):
@@ -94,7 +101,8 @@ class SweepProgress(Callback):
     Example:
         >>> from omegaconf import OmegaConf
         >>> cfg = OmegaConf.create({"hydra": {"overrides": {"task": ["a=1,2"]},
-        ...     "sweeper": {"_target_": _BASIC_SWEEPER, "params": None}}})
+        ...     "runtime": {"choices": {"hydra/sweeper": BASIC_SWEEPER}},
+        ...     "sweeper": {"params": None}}})
         >>> bar = SweepProgress(enabled=False)
         >>> bar.on_multirun_start(cfg)
         >>> bar.total, bar.progress is None
@@ -149,8 +157,10 @@ class SweepProgress(Callback):
         """
         if self.progress is not None:
             try:
-                runs = Path(str(config.hydra.sweep.dir)).glob("*/run.json")
-                statuses = [json.loads(p.read_text()).get("status") for p in runs]
+                from .record import RUN_RECORD, read_run
+
+                runs = Path(str(config.hydra.sweep.dir)).glob(f"*/{RUN_RECORD}")
+                statuses = [read_run(p.parent).get("status") for p in runs]
                 if len(statuses) > self.done:
                     self.done = len(statuses)
                     self.failed = sum(s != "ok" for s in statuses)
@@ -210,9 +220,9 @@ def _total(config: Any) -> int | None:
     try:
         hydra = config.hydra
         sweeper = hydra.get("sweeper") or {}
-        target = sweeper.get("_target_", _BASIC_SWEEPER)
+        choice = hydra.runtime.choices.get("hydra/sweeper")
         overrides = list(hydra.overrides.task)
-        if target != _BASIC_SWEEPER:
+        if choice != BASIC_SWEEPER:
             trials = sweeper.get("n_trials")
             return int(trials) if isinstance(trials, int) else None
         loader = None

@@ -25,7 +25,6 @@ pytest's collection reaches ``DIR/exp`` (e.g. list it in ``testpaths``).
 
 from __future__ import annotations
 
-import json
 import tempfile
 from importlib.util import find_spec
 from pathlib import Path
@@ -218,11 +217,15 @@ def compose_experiment(
     """
     from hydra import compose, initialize_config_dir
 
-    from .cli import CONFIGS, error_line
+    from .cli import CONFIGS, check_experiments, error_line
     from .schema import register
 
     register()
     extra = list(overrides or [])
+    dirs = [] if configs is None else [f"--config-dir={Path(configs).resolve()}"]
+    error = check_experiments([*dirs, f"+exp={name}", *extra])
+    if error:
+        raise RegressionFailure(f"error: {error}")
     if configs is not None and Path(configs).resolve() != CONFIGS:
         extra.append(f"hydra.searchpath=[file://{Path(configs).resolve()}]")
     try:
@@ -257,6 +260,7 @@ def experiment_table(
     import pandas as pd
 
     from .job import run_job, to_plain
+    from .record import read_run
 
     plain = to_plain(cfg)
     output = dict(plain.get("output") or {})
@@ -267,7 +271,7 @@ def experiment_table(
         plain["compile_cache"] = str(Path(cache).resolve())
     with tempfile.TemporaryDirectory() as tmp:
         if run_job(plain, Path(tmp), title=name):
-            record = json.loads((Path(tmp) / "run.json").read_text())
+            record = read_run(Path(tmp))
             raise RegressionFailure(
                 f"experiment {name!r} failed: {record.get('error', 'unknown error')}"
             )

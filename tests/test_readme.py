@@ -65,7 +65,7 @@ def test_your_own_model_section_works_from_a_clean_directory(tmp_path):
     exp = tmp_path / "myconfigs" / "exp" / "decay.yaml"
     exp.write_text(exp.read_text().replace("# @package _global_\n", ""))
     missing = bash(command)
-    assert missing.returncode == 1
+    assert missing.returncode == 2
     assert missing.stderr.strip().splitlines() == [
         "error: exp: exp/decay.yaml does not start with '# @package _global_', so "
         "its keys were put under exp.; add that line at the top of the file."

@@ -98,8 +98,7 @@ def test_exit_status_counts_only_this_calls_jobs(tmp_path, monkeypatch):
     import runner.cli
     import runner.sweep
 
-    runner.cli._STATUSES.append(1)  # left by an earlier call in this process
-    runner.sweep.FAILED.append(1)
+    runner.sweep.FAILED.append(1)  # left by an earlier call in this process
     argv = ["runner", "+exp=grad", f"hydra.run.dir={tmp_path}", "output.plots=false"]
     monkeypatch.setattr(sys, "argv", argv)
     assert runner.cli.main() == 0

@@ -11,7 +11,7 @@ from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 from rich.console import Console
 
-from runner.progress import _BASIC_SWEEPER, SweepProgress, count_jobs
+from runner.progress import SweepProgress, count_jobs
 
 
 @pytest.mark.parametrize(
@@ -39,13 +39,14 @@ def test_count_jobs_with_sweeper_params():
     assert count_jobs(["model.a=2.0"], {"model.a": "0.0,0.5,1.0"}) == 1
 
 
-def _config(tmp_path, task, sweeper=None):
-    sweeper = sweeper or {"_target_": _BASIC_SWEEPER, "params": None}
+def _config(tmp_path, task, sweeper=None, choice="basic"):
+    sweeper = sweeper or {"params": None}
     return OmegaConf.create({"hydra": {
         "overrides": {"task": task},
         "sweeper": sweeper,
         "sweep": {"dir": str(tmp_path)},
-        "runtime": {"output_dir": str(tmp_path / "0")},
+        "runtime": {"output_dir": str(tmp_path / "0"),
+                    "choices": {"hydra/sweeper": choice}},
     }})  # fmt: skip
 
 
@@ -60,11 +61,10 @@ def test_totals_from_the_sweep_config(tmp_path):
     bar = SweepProgress(enabled=False)
     bar.on_multirun_start(_config(tmp_path, ["a=1,2"]))
     assert bar.total == 2
-    bar.on_multirun_start(_config(tmp_path, ["a=1,2"], {
-        "_target_": _BASIC_SWEEPER, "params": {"b": "1,2,3"}}))  # fmt: skip
+    bar.on_multirun_start(_config(tmp_path, ["a=1,2"], {"params": {"b": "1,2,3"}}))
     assert bar.total == 6
     other = {"_target_": "hydra_plugins.optuna.OptunaSweeper", "n_trials": 20}
-    bar.on_multirun_start(_config(tmp_path, ["a=1,2"], other))
+    bar.on_multirun_start(_config(tmp_path, ["a=1,2"], other, choice="optuna"))
     assert bar.total == 20
     bar.on_multirun_start(OmegaConf.create({"hydra": {}}))  # no overrides node
     assert bar.total is None
@@ -122,6 +122,8 @@ def test_pickles_for_worker_processes_and_never_raises(tmp_path):
     failed = JobReturn(status=JobStatus.FAILED, _return_value=ValueError("x"))
     bar.on_job_end(OmegaConf.create({}), failed)  # no run.json: Hydra's status
     bar.on_job_end(OmegaConf.create({}), JobReturn(status=JobStatus.COMPLETED))
-    assert (bar.done, bar.failed) == (2, 1)
+    status_one = JobReturn(status=JobStatus.COMPLETED, _return_value=1)
+    bar.on_job_end(OmegaConf.create({}), status_one)  # run_job's failure status
+    assert (bar.done, bar.failed) == (3, 2)
     bar.on_multirun_end(OmegaConf.create({}))
     assert bar.progress is None
