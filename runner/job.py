@@ -14,7 +14,6 @@ import os
 import platform
 import sys
 import time
-from dataclasses import fields
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -28,11 +27,14 @@ import runner.core as bm
 
 from .build import allowed_prefixes, build_inputs, build_model
 from .checks import describe_nonfinite, raise_on_nonfinite
+from .compile_cache import use_compile_cache
 from .errors import CheckError, ConfigError, RunnerError
-from .experiment import DiffSpec, Result, compute, to_columns
-from .schema import check_config
+from .experiment import Result, compute
+from .record import read_run, write_run
+from .schema import SweepConfig
+from .spec import DiffSpec, Spec, is_swept, to_spec
 from .summary import print_summary, save_summary
-from .tables import FORMATS, write_json, write_tables
+from .tables import FORMATS, to_columns, write_tables
 
 __all__ = ["execute", "run_job", "to_plain", "versions"]
 
@@ -68,51 +70,14 @@ def versions() -> dict[str, str]:
     return found
 
 
-def use_compile_cache(directory: str | None) -> None:
-    """Keep compiled programs in ``directory`` (JAX's persistent cache), or not.
-
-    Example:
-        >>> use_compile_cache(None)
-    """
-    import jax
-
-    jax.config.update(
-        "jax_compilation_cache_dir", str(directory) if directory else None
-    )
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-
-
-def _build(plain: dict[str, Any]) -> tuple[Any, list[Any], DiffSpec, Any]:
-    """Check ``plain`` against the schema, seed, then build the model, the inputs
-    and the spec."""
-    check_config(plain)
-    use_compile_cache(plain.get("compile_cache"))
-    seed = plain.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        why = (
-            f" (JAX keeps 32 bits of a seed: {seed} would repeat seed {seed % 2**32})"
-            if isinstance(seed, int) and not isinstance(seed, bool)
-            else ""
-        )
-        raise ConfigError(
-            "seed",
-            f"expected an int in 0..{2**32 - 1}, received {seed!r}{why}; e.g. seed=0.",
-        )
-    bm.random.seed(seed)
-    allowed = allowed_prefixes(plain.get("allowed_targets"))
-    model = build_model(plain.get("model"), allowed)
-    inputs = build_inputs(plain.get("inputs", []), allowed)
-    diff_node = plain.get("diff") or {}
-    known = [f.name for f in fields(DiffSpec)]
-    for key in diff_node:
-        if key not in known:
-            raise ConfigError(
-                f"diff.{key}",
-                f"unknown key; expected one of {', '.join(known)}; check its spelling.",
-            )
-    diff = DiffSpec(**diff_node)
-    return model, inputs, diff, plain.get("method")
+def _build(spec: Spec) -> tuple[Any, list[Any], DiffSpec, Any]:
+    """Seed, then build the model and the inputs of a validated spec."""
+    use_compile_cache(spec.compile_cache)
+    bm.random.seed(spec.seed)
+    allowed = allowed_prefixes(spec.allowed_targets)
+    model = build_model(spec.model, allowed)
+    inputs = build_inputs(spec.inputs, allowed)
+    return model, inputs, spec.diff, spec.method
 
 
 def execute(plain: dict[str, Any]) -> list[Result]:
@@ -124,7 +89,7 @@ def execute(plain: dict[str, Any]) -> list[Result]:
         >>> [float(r.array) for r in execute(plain)]
         [2.0]
     """
-    return compute(*_build(plain))
+    return compute(*_build(to_spec(plain)))
 
 
 def execute_sweep(
@@ -140,11 +105,10 @@ def execute_sweep(
         >>> execute_sweep(plain)["inputs.1"].tolist()
         [1.0, 2.0]
     """
-    from .vsweep import run_sweep
+    from .vsweep import run_sweep, sweep_params
 
     sweep = plain["sweep"]
-    params = {f"inputs.{k}": v for k, v in (sweep.get("inputs") or {}).items()}
-    params.update({f"model.{k}": v for k, v in (sweep.get("model") or {}).items()})
+    params = sweep_params(sweep)
     args = _build(plain)
     kwargs = {"mode": sweep.get("mode", "grid"),
               "chunk_size": sweep.get("chunk_size", 1024)}  # fmt: skip
@@ -158,52 +122,6 @@ def execute_sweep(
         return run_sweep(*args, params, **kwargs,
                          on_chunk=lambda done, total: progress.update(
                              task, completed=done, total=total))  # fmt: skip
-
-
-def _check_output(output: dict[str, Any]) -> None:
-    formats = output.get("formats", FORMATS)
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats:
-        raise ConfigError(
-            "output.formats",
-            f"expected a non-empty list of {', '.join(FORMATS)}, received {formats}.",
-        )
-    precision = output.get("precision")
-    if precision is not None and (
-        isinstance(precision, bool) or not isinstance(precision, int) or precision < 1
-    ):
-        raise ConfigError(
-            "output.precision",
-            f"expected a positive int (significant digits) or null, received "
-            f"{precision!r}; e.g. output.precision=6.",
-        )
-
-
-def _swept(plain: dict[str, Any]) -> bool:
-    """Whether ``plain`` has a vectorized sweep: values under ``sweep.inputs`` or
-    ``sweep.model`` (an empty ``sweep`` block, the default, runs one point)."""
-    sweep = plain.get("sweep")
-    if not isinstance(sweep, dict):
-        return False  # null, or a wrong type that check_config names
-    if sweep.get("inputs") or sweep.get("model"):
-        return True
-    if sweep.get("mode", "grid") != "grid" or sweep.get("chunk_size", 1024) != 1024:
-        raise ConfigError(
-            "sweep",
-            "sets mode or chunk_size but sweeps nothing; add values under "
-            "sweep.inputs.<i> or sweep.model.<path>, or drop those settings.",
-        )
-    return False
-
-
-def _refuse_check_in_sweep(diff: dict[str, Any]) -> None:
-    if diff.get("check") or diff.get("check_tol") is not None:
-        raise ConfigError(
-            "diff.check",
-            "finite-difference checks do not run inside a sweep block; check one "
-            "point, run the points as a -m sweep, or set diff.check=false and "
-            "diff.check_tol=null.",
-        )
 
 
 def _nonfinite_in_sweep(table: dict[str, Any], fail: bool) -> None:
@@ -228,7 +146,7 @@ def _complete(
     """Whether ``output_dir`` holds a finished result of the config ``config_hash``
     (and, in a sweep, of the sweep ``sweep_id``)."""
     try:
-        record = json.loads((output_dir / "run.json").read_text())
+        record = read_run(output_dir)
     except (OSError, ValueError):
         return False
     return (
@@ -318,7 +236,7 @@ def run_job(
     start = time.perf_counter()
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
-        write_json(output_dir / "run.json", record)
+        write_run(output_dir, record)
         _discard_tables(output_dir)  # from an earlier run
     except OSError as err:
         print(f"error: hydra.run.dir: cannot write to {output_dir} ({err.strerror}); "
@@ -328,7 +246,7 @@ def run_job(
         results, table = _compute_and_write(plain, output_dir, title, record)
         record.update(status="ok", rows=len(table["value"]))
         record["seconds"] = round(time.perf_counter() - start, 3)
-        write_json(output_dir / "run.json", record)
+        write_run(output_dir, record)
     except (Exception, SystemExit) as err:  # SystemExit: a model calling sys.exit
         return _fail(err, output_dir, record, start)
     if output.get("summary", True):
@@ -349,15 +267,17 @@ def _compute_and_write(
     plain: dict[str, Any], output_dir: Path, title: str, record: dict[str, Any]
 ) -> tuple[list[Result], dict[str, Any]]:
     """Compute the job's results, write its tables and draw its plot."""
-    output = plain.get("output") or {}
-    _check_output(output)
-    if _swept(plain):
-        _refuse_check_in_sweep(plain.get("diff") or {})
-        results, table = [], execute_sweep(plain)
-        _nonfinite_in_sweep(table, output.get("fail_on_nonfinite", False))
+    spec = to_spec(plain)
+    output = spec.output
+    if is_swept(spec):
+        from .vsweep import describe
+
+        results, table = [], _execute_sweep(spec)
+        record["sweep"] = describe(plain["sweep"])
+        _nonfinite_in_sweep(table, output.fail_on_nonfinite)
     else:
-        results = execute(plain)
-        if output.get("fail_on_nonfinite"):
+        results = compute(*_build(spec))
+        if output.fail_on_nonfinite:
             raise_on_nonfinite(results)
         table = to_columns(results)
     write_tables(table, output_dir, output.get("formats", FORMATS),
@@ -402,7 +322,7 @@ def _fail(
     record["seconds"] = round(time.perf_counter() - start, 3)
     try:
         _discard_tables(output_dir)
-        write_json(output_dir / "run.json", record)
+        write_run(output_dir, record)
     except OSError as write_err:  # e.g. the disk is still full: shows as incomplete
         message += (f" (run.json could not record it: {write_err.strerror}; the "
                     f"job shows as incomplete)")  # fmt: skip

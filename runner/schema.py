@@ -19,23 +19,33 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
+from .compile_cache import default_cache_dir
 from .errors import ConfigError
 
 __all__ = [
     "check_config",
     "DiffConfig",
     "ExperimentConfig",
+    "JACOBIAN_KINDS",
     "Kind",
     "Mode",
     "OutputConfig",
     "SweepConfig",
     "SweepMode",
     "register",
+    "validated",
 ]
 
 
-class Kind(Enum):
-    """The derivative to compute (the transform of ``runner.core`` of that name)."""
+class Kind(str, Enum):
+    """The derivative to compute (the transform of ``runner.core`` of that name).
+
+    Members are strings too: ``Kind.grad == "grad"`` and ``f"{Kind.grad}"`` is
+    ``grad``.
+    """
+
+    def __str__(self) -> str:
+        return str(self.value)
 
     grad = "grad"
     vector_grad = "vector_grad"
@@ -45,12 +55,19 @@ class Kind(Enum):
     hessian = "hessian"
 
 
-class Mode(Enum):
+class Mode(str, Enum):
     """How ``kind: jacobian`` is computed (see ``runner.core.jacobian``)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
 
     reverse = "reverse"
     forward = "forward"
     auto = "auto"
+
+
+#: The kinds whose result is a Jacobian (one block per output leaf and position).
+JACOBIAN_KINDS = (Kind.jacobian, Kind.jacrev, Kind.jacfwd)
 
 
 @dataclass
@@ -146,7 +163,8 @@ class ExperimentConfig:
     ``runner.inputs.``; ``python -m runner`` takes it only from the command line
     (a config file that sets it is refused). ``compile_cache``: the directory of
     JAX's persistent compilation cache, so that a repeated run skips compiling
-    (null: no cache).
+    (default: a per-user directory, :func:`runner.compile_cache.default_cache_dir`;
+    null: no cache).
     ``sweep``: a vectorized sweep (see :class:`SweepConfig`); with nothing under
     ``sweep.inputs`` and ``sweep.model`` (the default) or null, the single point
     runs, so a sweep can be added from the command line
@@ -163,7 +181,7 @@ class ExperimentConfig:
     seed: int = 0
     output: OutputConfig = field(default_factory=OutputConfig)
     allowed_targets: list[str] = field(default_factory=list)
-    compile_cache: Optional[str] = "outputs/.cache/jax"  # noqa: UP045
+    compile_cache: Optional[str] = field(default_factory=default_cache_dir)  # noqa: UP045
     sweep: Optional[SweepConfig] = field(default_factory=SweepConfig)  # noqa: UP045
     resume: bool = False
 
@@ -204,8 +222,40 @@ def check_config(plain: dict[str, Any]) -> None:
         ...
         runner.errors.ConfigError: output.precison: unknown key (did you mean ...
     """
+    _merged(plain)
+
+
+def validated(plain: dict[str, Any]) -> ExperimentConfig:
+    """:func:`check_config`, then the experiment as the schema's own dataclasses.
+
+    Values are converted as composition converts them (``"3"`` for an int field
+    becomes 3, ``"grad"`` becomes ``Kind.grad``); defaults fill missing keys;
+    free-form values (``model``, ``inputs``, ``diff.argnums``, ...) are kept as
+    given.
+
+    Args:
+        plain: the experiment as plain containers (no ``hydra`` key).
+
+    Returns:
+        An :class:`ExperimentConfig` whose nodes are :class:`DiffConfig`,
+        :class:`OutputConfig` and :class:`SweepConfig` (or None).
+
+    Raises:
+        ConfigError: as :func:`check_config`.
+
+    Example:
+        >>> spec = validated({"diff": {"kind": "hessian", "argnums": [0, 1]}})
+        >>> spec.diff.kind, spec.diff.argnums, spec.seed
+        (<Kind.hessian: 'hessian'>, [0, 1], 0)
+    """
+    typed = OmegaConf.to_object(_merged(plain))
+    return _refill(typed, plain)  # type: ignore[arg-type]
+
+
+def _merged(plain: dict[str, Any]) -> Any:
+    """``plain`` merged into the schema; errors become one-line ConfigErrors."""
     try:
-        OmegaConf.merge(
+        return OmegaConf.merge(
             OmegaConf.structured(ExperimentConfig), _skeleton(ExperimentConfig, plain)
         )
     except OmegaConfBaseException as err:
@@ -219,6 +269,18 @@ def check_config(plain: dict[str, Any]) -> None:
             key,
             f"expected {_expected(hints[name])}, received {value!r}; fix the value.",
         ) from None
+
+
+def _refill(typed: Any, node: dict[str, Any]) -> Any:
+    """Put the free-form values that :func:`_skeleton` left out back into ``typed``."""
+    hints = typing.get_type_hints(type(typed))
+    for key, value in node.items():
+        current = getattr(typed, key)
+        if dataclasses.is_dataclass(current) and isinstance(value, dict):
+            _refill(current, value)
+        elif hints[key] is Any or typing.get_args(hints[key])[-1:] == (Any,):
+            setattr(typed, key, value)
+    return typed
 
 
 def _dataclass_in(hint: Any) -> Any:
