@@ -1,7 +1,10 @@
-"""Writing tables and small JSON records atomically: a temp file, then a rename.
+"""The results table: its schema, built from result arrays, written atomically.
 
-A reader (or a crash) never sees a half-written ``results.csv``: either the old file,
-no file, or the complete new one.
+One row per scalar, columns :data:`COLUMNS`: ``shape`` is the array's shape as
+text (``"4,3"``; ``""`` for a scalar) and ``index`` the element's position in it
+(an int, C order), so ``np.unravel_index(index, shape)`` gives its axes and
+:func:`runner.results.load` rebuilds the arrays. Files are written to a temp file,
+then renamed: a reader (or a crash) never sees a half-written ``results.csv``.
 """
 
 from __future__ import annotations
@@ -15,9 +18,140 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FORMATS", "atomic_write", "write_json", "write_tables"]
+__all__ = ["COLUMNS", "FORMATS", "SCHEMA_VERSION", "atomic_write", "result_columns",
+           "shape_text", "swept_columns", "to_columns", "to_frame", "write_json",
+           "write_tables"]  # fmt: skip
 
 FORMATS = ("csv", "parquet")
+
+#: Version of the table schema (recorded in ``run.json`` and ``sweep.json``).
+#: 2: ``shape`` and an integer ``index``; swept vectors one column per element.
+SCHEMA_VERSION = 2
+
+#: The columns of a results table, in order.
+COLUMNS = ("quantity", "wrt", "output", "shape", "index", "value")
+
+#: Columns that hold text, whatever their cells look like (``shape`` "4" too).
+TEXT_COLUMNS = ("quantity", "wrt", "output", "shape", "status", "error")
+
+
+def shape_text(shape: Sequence[int]) -> str:
+    """An array's shape as a table cell: ``"4,3"``, ``""`` for a scalar.
+
+    Example:
+        >>> shape_text((4, 3)), shape_text(()), shape_text((2,))
+        ('4,3', '', '2')
+    """
+    return ",".join(str(int(n)) for n in shape)
+
+
+def result_columns(results: Sequence[Any], points: int | None = None) -> dict[str, Any]:
+    """The rows of ``results`` (named arrays), as columns named by :data:`COLUMNS`.
+
+    The one builder of the schema, for a single run and for a vectorized sweep.
+
+    Args:
+        results: objects with ``quantity``, ``wrt``, ``output`` and ``array``
+            (:class:`runner.experiment.Result`).
+        points: None for one run; for a sweep, the number of points, the leading
+            axis of every array. Rows are then point-major (every row of point 0,
+            then of point 1, ...) and the table gets no ``job`` column (the
+            caller adds it with the swept values).
+
+    Returns:
+        Column name -> numpy array.
+
+    Example:
+        >>> from runner.experiment import Result
+        >>> cols = result_columns([Result("grad", "arg0", "", np.eye(2))])
+        >>> cols["shape"].tolist(), cols["index"].tolist(), cols["value"].tolist()
+        (['2,2', '2,2', '2,2', '2,2'], [0, 1, 2, 3], [1.0, 0.0, 0.0, 1.0])
+        >>> swept = result_columns([Result("value", "", "", np.array([1.0, 2.0]))], 2)
+        >>> swept["shape"].tolist(), swept["value"].tolist()
+        (['', ''], [1.0, 2.0])
+    """
+    batch = 0 if points is None else 1
+    labels: dict[str, list[np.ndarray]] = {c: [] for c in COLUMNS if c != "value"}
+    values = []
+    for r in results:
+        shape = np.shape(r.array)[batch:]
+        n = int(np.prod(shape, dtype=int))
+        cells = (r.quantity, r.wrt, r.output, shape_text(shape))
+        for name, cell in zip(("quantity", "wrt", "output", "shape"), cells):
+            labels[name].append(np.full(n, cell, dtype=object))
+        labels["index"].append(np.arange(n, dtype=np.int64))
+        values.append(np.asarray(r.array, dtype=np.float64).reshape(points or 1, n))
+    columns: dict[str, Any] = {
+        name: np.concatenate(parts) if parts else np.array([], dtype=object)
+        for name, parts in labels.items()
+    }
+    columns["index"] = columns["index"].astype(np.int64)
+    if points is not None:
+        columns = {name: np.tile(column, points) for name, column in columns.items()}
+    columns["value"] = (
+        np.concatenate(values, axis=1).reshape(-1)
+        if values
+        else np.array([], dtype=np.float64)
+    )
+    return columns
+
+
+#: Significant digits of swept values in tables: ``range(0.5, 0.9, 0.2)`` gives
+#: 0.7, not 0.7000000000000001 (float32 inputs hold fewer digits anyway).
+SWEPT_DIGITS = 15
+
+
+def swept_columns(key: str, values: Any) -> dict[str, np.ndarray]:
+    """The table columns of one swept key, given its value at each point.
+
+    Numbers are float64 rounded to :data:`SWEPT_DIGITS` significant digits; a
+    vector or matrix gets one column per element, named ``key[i]`` or
+    ``key[i,j]``; anything else (a config group choice) stays text.
+
+    Example:
+        >>> cols = swept_columns("inputs.1", [[1.0, 0.7000000000000001], [2.0, 3.0]])
+        >>> {k: v.tolist() for k, v in cols.items()}
+        {'inputs.1[0]': [1.0, 2.0], 'inputs.1[1]': [0.7, 3.0]}
+        >>> swept_columns("exp", ["grad", "jacobian"])["exp"].tolist()
+        ['grad', 'jacobian']
+    """
+    try:
+        numbers = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        return {key: np.array([str(v) for v in values], dtype=object)}
+    numbers = _round(numbers, SWEPT_DIGITS)
+    if numbers.ndim == 1:
+        return {key: numbers}
+    return {
+        f"{key}[{','.join(map(str, ix))}]": numbers[(slice(None), *ix)]
+        for ix in np.ndindex(numbers.shape[1:])
+    }
+
+
+def to_columns(results: Sequence[Any]) -> dict[str, np.ndarray]:
+    """The table of one run's ``results`` (see :func:`result_columns`).
+
+    Example:
+        >>> from runner.experiment import Result
+        >>> cols = to_columns([Result("value", "", "", np.array([1.0, 2.0]))])
+        >>> cols["index"].tolist(), cols["value"].tolist()
+        ([0, 1], [1.0, 2.0])
+    """
+    return result_columns(results)
+
+
+def to_frame(results: Sequence[Any]) -> Any:
+    """The table of :func:`to_columns` as a ``pandas.DataFrame``.
+
+    Example:
+        >>> from runner.experiment import Result
+        >>> frame = to_frame([Result("value", "", "", np.array([1.0, 2.0]))])
+        >>> list(frame.columns), frame["index"].tolist()
+        (['quantity', 'wrt', 'output', 'shape', 'index', 'value'], [0, 1])
+    """
+    import pandas as pd
+
+    return pd.DataFrame(to_columns(results), columns=list(COLUMNS))
 
 
 def _new_temp(path: Path) -> Path:
