@@ -20,7 +20,6 @@ callback of ``configs/config.yaml``).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -187,8 +186,8 @@ def _record_death(
     from hydra.core.utils import JobReturn, JobStatus
     from omegaconf import open_dict
 
+    from .record import read_run, write_run
     from .sweep import sweep_id
-    from .tables import write_json
 
     cfg = launcher.hydra_context.config_loader.load_sweep_config(
         launcher.config, overrides
@@ -206,12 +205,12 @@ def _record_death(
         f"the OOM killer; run this point alone to see why."
     )
     try:
-        record = json.loads((job_dir / "run.json").read_text())
+        record = read_run(job_dir)
     except (OSError, ValueError):  # it died before the job began
         record = {"sweep_id": sweep_id(sweep_dir)}
     record.update(status="failed", error_type=type(err).__name__, error=message)
     job_dir.mkdir(parents=True, exist_ok=True)
-    write_json(job_dir / "run.json", record)
+    write_run(job_dir, record)
     log.error(f"#{idx}: {message}")
     # Our jobs report failure by their return value (as run_job does) and in
     # run.json: a FAILED JobReturn would make Hydra's basic sweeper raise it and

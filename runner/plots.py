@@ -98,6 +98,12 @@ def plot_results(
     return _save(fig, path)
 
 
+def _element(shape: str, index: int) -> str:
+    """An element's position in its array, from the table's ``shape`` and ``index``."""
+    dims = tuple(int(n) for n in shape.split(",")) if shape else ()
+    return str(tuple(int(i) for i in np.unravel_index(index, dims)))
+
+
 def plot_sweep(
     frame: pd.DataFrame, swept_keys: Sequence[str], path: Path
 ) -> Path | None:
@@ -110,7 +116,7 @@ def plot_sweep(
     Args:
         frame: an aggregated sweep table (:func:`runner.sweep.aggregate`): columns
             ``job``, one per override, ``status``, ``error``, ``quantity``, ``wrt``,
-            ``output``, ``index``, ``value``.
+            ``output``, ``shape``, ``index``, ``value``.
         swept_keys: the override columns. Those with a single value in every job
             (such as ``exp``) are ignored.
         path: the PNG to write (replaced atomically).
@@ -124,8 +130,8 @@ def plot_sweep(
         >>> import pandas as pd
         >>> frame = pd.DataFrame({"job": [0, 1], "exp": ["grad", "grad"],
         ...     "model.a": [0.0, 0.5], "status": "ok", "error": "",
-        ...     "quantity": "grad", "wrt": "arg0", "output": "", "index": "()",
-        ...     "value": [1.0, 2.0]})
+        ...     "quantity": "grad", "wrt": "arg0", "output": "", "shape": "",
+        ...     "index": 0, "value": [1.0, 2.0]})
         >>> d = pathlib.Path(tempfile.mkdtemp())
         >>> plot_sweep(frame, ["exp", "model.a"], d / "sweep.png").name
         'sweep.png'
@@ -150,10 +156,11 @@ def plot_sweep(
     fig = _figure(4.8 * ncols, 3.6 * nrows)
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, ((quantity, wrt, output), rows) in zip(axes, shown):
-        elements = list(rows.groupby("index", sort=False, dropna=False))
-        for index, line in elements[:MAX_LINES]:
+        elements = list(rows.groupby(["shape", "index"], sort=False, dropna=False))
+        for (shape, index), line in elements[:MAX_LINES]:
             line = line.sort_values(key)
-            ax.plot(line[key], line["value"], "o-", markersize=3, label=str(index))
+            label = _element(str(shape), int(index))
+            ax.plot(line[key], line["value"], "o-", markersize=3, label=label)
         name = _name(wrt, output)
         if quantity == "eigenvalue_real":  # a bifurcation diagram: sign changes
             name = f"eigenvalue real parts, {name}"

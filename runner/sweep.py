@@ -26,8 +26,8 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from .errors import ConfigError, RunnerError
-from .experiment import COLUMNS
-from .tables import write_json, write_tables
+from .record import RUN_RECORD, read_run
+from .tables import COLUMNS, SCHEMA_VERSION, swept_columns, write_json, write_tables
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -139,6 +139,7 @@ def start_sweep(sweep_dir: Path, points: list[str], resume: bool = False) -> str
     record = previous or {"id": uuid.uuid4().hex, "points": points, "started": now}
     if previous is not None:
         record["resumed"] = [*record.get("resumed", []), now]
+    record["schema_version"] = SCHEMA_VERSION
     write_json(sweep_dir / SWEEP_RECORD, record)
     return str(record["id"])
 
@@ -200,7 +201,7 @@ def _select(config: Any, key: str) -> Any:
 
 
 def _resolved(config: Any, key: str, text: str) -> Any:
-    """``key``'s value in the job's config (a number as a float, a list as text);
+    """``key``'s value in the job's config (a number as a float, a list as is);
     the override's text for config group choices (``exp``, ``model``) and keys the
     config does not hold or cannot resolve."""
     node = _select(config, key) if isinstance(config, dict) else _ABSENT
@@ -208,7 +209,7 @@ def _resolved(config: Any, key: str, text: str) -> Any:
         return _value(text)
     if isinstance(node, (int, float)) and not isinstance(node, bool):
         return float(node)
-    return node if isinstance(node, str) else json.dumps(node)
+    return node if isinstance(node, (str, list)) else json.dumps(node)
 
 
 def _value(text: str) -> Any:
@@ -220,6 +221,11 @@ def _value(text: str) -> Any:
     if isinstance(parsed, (int, float)) and not isinstance(parsed, bool):
         return float(parsed)
     return text
+
+
+#: The one row of a job without results: empty labels, index -1, value NaN.
+_NO_ROW = {"quantity": [""], "wrt": [""], "output": [""], "shape": [""],
+           "index": [-1], "value": [float("nan")]}  # fmt: skip
 
 
 def _job(job_dir: Path, record: dict[str, Any]) -> pd.DataFrame:
@@ -234,11 +240,14 @@ def _job(job_dir: Path, record: dict[str, Any]) -> pd.DataFrame:
     else:
         if status == "running":
             status = "incomplete"
-        frame = pd.DataFrame({c: [None] for c in COLUMNS})
+        frame = pd.DataFrame(_NO_ROW)
     frame.insert(0, "error", record.get("error", ""))
     frame.insert(0, "status", status)
-    for key, value in reversed(list(_overrides(job_dir).items())):
-        frame.insert(0, key, value)
+    swept: dict[str, Any] = {}
+    for key, value in _overrides(job_dir).items():
+        swept.update(swept_columns(key, [value]))
+    for key, column in reversed(list(swept.items())):
+        frame.insert(0, key, column[0])
     frame.insert(
         0, "job", int(job_dir.name) if job_dir.name.isdigit() else job_dir.name
     )
@@ -246,8 +255,9 @@ def _job(job_dir: Path, record: dict[str, Any]) -> pd.DataFrame:
 
 
 def aggregate(sweep_dir: Path) -> pd.DataFrame:
-    """One table of the sweep's jobs under ``sweep_dir``: job, overrides, status,
-    results.
+    """One table of the sweep's jobs under ``sweep_dir``: job, the overrides that
+    vary between its jobs (numbers as numbers, one column per element of a list),
+    status, error, then :data:`runner.tables.COLUMNS`.
 
     When ``sweep_dir`` holds a ``sweep.json``, only the jobs whose ``run.json``
     names its id are gathered (jobs of an earlier sweep are left out).
@@ -264,7 +274,7 @@ def aggregate(sweep_dir: Path) -> pd.DataFrame:
 
     current = sweep_id(Path(sweep_dir))
     jobs = sorted(
-        (p.parent for p in Path(sweep_dir).glob("*/run.json")),
+        (p.parent for p in Path(sweep_dir).glob(f"*/{RUN_RECORD}")),
         key=lambda p: (
             not p.name.isdigit(),
             int(p.name) if p.name.isdigit() else 0,
@@ -274,7 +284,7 @@ def aggregate(sweep_dir: Path) -> pd.DataFrame:
     frames = []
     for job_dir in jobs:
         try:
-            record = json.loads((job_dir / "run.json").read_text())
+            record = dict(read_run(job_dir))
             if current is not None and record.get("sweep_id") != current:
                 continue  # a job of an earlier sweep
             frames.append(_job(job_dir, record))
@@ -287,7 +297,13 @@ def aggregate(sweep_dir: Path) -> pd.DataFrame:
             ) from err
     if not frames:
         return pd.DataFrame(columns=["job", "status", "error", *COLUMNS])
-    return pd.concat(frames, ignore_index=True)
+    frame = pd.concat(frames, ignore_index=True)
+    swept = list(frame.columns[1 : frame.columns.get_loc("status")])
+    points = frame.drop_duplicates("job")
+    if len(points) > 1:  # keys with one value in every job are not swept
+        same = [k for k in swept if points[k].nunique(dropna=False) == 1]
+        frame = frame.drop(columns=same)
+    return frame
 
 
 def write_aggregate(sweep_dir: Path) -> tuple[pd.DataFrame, int]:
@@ -310,7 +326,8 @@ def write_aggregate(sweep_dir: Path) -> tuple[pd.DataFrame, int]:
         return frame, 0
     bad = frame.loc[frame["status"] != "ok", "job"].nunique()
     try:
-        write_tables(frame.astype({"value": "float64"}), Path(sweep_dir))
+        typed = frame.astype({"index": "int64", "value": "float64"})
+        write_tables(typed, Path(sweep_dir))
     except BaseException:
         for name in _SWEEP_TABLES:  # no half of a table pair left behind
             (Path(sweep_dir) / name).unlink(missing_ok=True)
@@ -342,7 +359,7 @@ def draw_sweep(sweep_dir: Path, frame: pd.DataFrame) -> None:
         >>> d = pathlib.Path(tempfile.mkdtemp())
         >>> frame = pd.DataFrame({"job": [0, 1], "model.a": [0.0, 1.0],
         ...     "status": "ok", "error": "", "quantity": "grad", "wrt": "arg0",
-        ...     "output": "", "index": "()", "value": [1.0, 2.0]})
+        ...     "output": "", "shape": "", "index": 0, "value": [1.0, 2.0]})
         >>> draw_sweep(d, frame)
         >>> (d / "sweep.png").exists()
         True

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 
-from runner.experiment import COLUMNS, Result
+from runner.experiment import Result
 from runner.job import run_job
 from runner.plots import plot_results, plot_sweep
 from runner.sweep import write_aggregate
-from runner.tables import write_tables
+from runner.tables import COLUMNS, write_tables
 
 from ..conftest import ROOT
 
@@ -93,10 +93,10 @@ def _job(root, num, overrides, rows, plots=True, status="ok"):
 def _sweep(root, plots=True):
     for num, current in enumerate([0.0, 0.5, 1.0]):
         rows = [
-            ("grad", "arg0", "", "(0, 0)", 1.0 - current**2),
-            ("grad", "arg0", "", "(0, 1)", -1.0),
-            ("grad", "w", "", "(0,)", current),
-            ("value", "", "", "()", 3.0),
+            ("grad", "arg0", "", "1,2", 0, 1.0 - current**2),
+            ("grad", "arg0", "", "1,2", 1, -1.0),
+            ("grad", "w", "", "1", 0, current),
+            ("value", "", "", "", 0, 3.0),
         ]
         overrides = ["+exp=fitzhugh_nagumo", f"model.current={current}"]
         _job(root, num, overrides, rows, plots=plots)
@@ -120,7 +120,7 @@ def test_sweep_plots_follow_the_first_jobs_output_plots(tmp_path):
 
 def test_sweep_plot_is_skipped_unless_one_numeric_key_varies(tmp_path):
     base = {"job": [0, 1], "status": "ok", "error": "", "quantity": "grad",
-            "wrt": "arg0", "output": "", "index": "()",
+            "wrt": "arg0", "output": "", "shape": "", "index": 0,
             "value": [1.0, 2.0]}  # fmt: skip
     two = pd.DataFrame({**base, "a": [0.0, 1.0], "b": [1.0, 2.0]})
     assert plot_sweep(two, ["a", "b"], tmp_path / "two.png") is None

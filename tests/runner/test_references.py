@@ -7,15 +7,13 @@ cannot drift from the mathematics.
 
 from __future__ import annotations
 
-import ast
-
 import numpy as np
-import pandas as pd
 import pytest
 
 import runner.core as bm
 from runner.build import build_model
-from runner.job import execute, execute_sweep, to_plain
+from runner.job import execute, run_job, to_plain
+from runner.results import load
 
 
 def _results(compose, name, *overrides):
@@ -29,19 +27,11 @@ def _model(plain):
     return build_model(plain["model"])
 
 
-def _sweep_arrays(table, quantity):
-    """``{job: array}`` of one quantity of a vectorized sweep's table."""
-    frame = pd.DataFrame(table)
-    frame = frame[frame["quantity"] == quantity]
-    arrays = {}
-    for job, rows in frame.groupby("job"):
-        index = [ast.literal_eval(str(i)) for i in rows["index"]]
-        shape = tuple(np.max(index, axis=0) + 1) if index[0] else ()
-        out = np.zeros(shape)
-        for i, v in zip(index, rows["value"]):
-            out[i] = v
-        arrays[job] = out
-    return frame, arrays
+def _sweep(plain, directory):
+    """Run the vectorized sweep of ``plain`` into ``directory``; load it back."""
+    output = {**plain.get("output", {}), "plots": False, "summary": False}
+    assert run_job({**plain, "output": output}, directory) == 0
+    return load(directory)
 
 
 def _sigmoid(x):
@@ -91,36 +81,35 @@ def test_grad_vars_argnums_closed_form(compose):
     assert not np.allclose(w[0], 1.0)  # x = 1 and w differ, so no mix-up passes
 
 
-def test_fitzhugh_nagumo_sweep_closed_form(compose):
+def test_fitzhugh_nagumo_sweep_closed_form(compose, tmp_path):
     # J = [[1 - v^2, -1], [1/tau, -b/tau]] at every (b, tau) of the grid.
     plain = to_plain(compose("+exp=fitzhugh_nagumo_sweep"))
-    table = execute_sweep(plain)
-    frame, jacobians = _sweep_arrays(table, "grad")
+    results = _sweep(plain, tmp_path)
     v = plain["inputs"][0][0]
     bs = plain["sweep"]["model"]["b"]
     taus = np.linspace(5.0, 25.0, 5)
-    points = frame.drop_duplicates("job").set_index("job")
-    assert len(jacobians) == len(bs) * len(taus) == 20
-    seen = set()
-    for job, jac in jacobians.items():
-        b, tau = points.loc[job, "model.b"], points.loc[job, "model.tau"]
-        seen.add((round(float(b), 6), round(float(tau), 6)))
-        expected = [[1 - v**2, -1.0], [1 / tau, -b / tau]]
-        np.testing.assert_allclose(jac, expected, rtol=1e-5, err_msg=f"job {job}")
-    assert seen == {(round(b, 6), round(t, 6)) for b in bs for t in taus}
+    assert results.dims == ("model.b", "model.tau")
+    np.testing.assert_allclose(results.coords["model.b"], bs)
+    np.testing.assert_allclose(results.coords["model.tau"], taus)
+    b, tau = np.meshgrid(bs, taus, indexing="ij")
+    expected = np.empty((len(bs), len(taus), 2, 2))
+    expected[..., 0, 0], expected[..., 0, 1] = 1 - v**2, -1.0
+    expected[..., 1, 0], expected[..., 1, 1] = 1 / tau, -b / tau
+    np.testing.assert_allclose(results.array("grad", "arg0"), expected, rtol=1e-5)
 
 
 @pytest.mark.parametrize("num", [4])
-def test_jacobian_sweep_closed_form(compose, num):
+def test_jacobian_sweep_closed_form(compose, num, tmp_path):
     # f1(x, y) = [x0 y0, 5 x2 y1, 4 x1^2 - 2 x2, x2 sin x0]; d/dx at y:
     # [[y0, 0, 0], [0, 0, 5 y1], [0, 8 x1, -2], [x2 cos x0, 0, sin x0]].
     plain = to_plain(compose("+exp=jacobian_sweep", f"sweep.inputs.1.num={num}"))
-    table = execute_sweep(plain)
-    _, jacobians = _sweep_arrays(table, "grad")
-    _, values = _sweep_arrays(table, "value")
+    results = _sweep(plain, tmp_path)
+    jacobians = results.array("grad", "arg0")
+    values = results.array("value", "", "")
     x = np.array(plain["inputs"][0])
     ys = np.linspace([1.0, 1.0], [10.0, 5.0], num)
-    assert sorted(jacobians) == list(range(num))
+    assert results.dims == ("inputs.1",) and jacobians.shape == (num, 4, 3)
+    np.testing.assert_allclose(results.coords["inputs.1"], ys)
     for job, y in enumerate(ys):
         expected = [
             [y[0], 0, 0],

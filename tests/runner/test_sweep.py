@@ -14,11 +14,10 @@ from omegaconf import OmegaConf
 
 import runner.sweep
 from runner.errors import ConfigError
-from runner.experiment import COLUMNS
 from runner.sweep import AggregateSweep, aggregate, main, start_sweep, sweep_id
-from runner.tables import write_tables
+from runner.tables import COLUMNS, write_tables
 
-ROW = ("grad", "arg0", "", "()", 2.0)
+ROW = ("grad", "arg0", "", "", 0, 2.0)
 
 
 def _job(root, num, status, overrides, rows=None, error="", sweep=None, config=None):
@@ -39,7 +38,7 @@ def _job(root, num, status, overrides, rows=None, error="", sweep=None, config=N
 
 
 def test_aggregate_keeps_good_rows_and_records_failures(tmp_path):
-    row = ("grad", "arg0", "", "()", 2.0)
+    row = ROW
     _job(tmp_path, 0, "ok", ["+exp=grad", "inputs.0=2.0"], [row])
     _job(tmp_path, 1, "failed", ["+exp=grad", "inputs.0=2"], error="inputs.0: ints")
     _job(tmp_path, 2, "running", ["+exp=grad", "inputs.0=3.0"])  # killed mid-run
@@ -53,7 +52,7 @@ def test_aggregate_keeps_good_rows_and_records_failures(tmp_path):
 
 
 def test_standalone_command_writes_the_table_and_reports_failures(tmp_path, capsys):
-    _job(tmp_path, 0, "ok", ["+exp=grad"], [("grad", "arg0", "", "()", 2.0)])
+    _job(tmp_path, 0, "ok", ["+exp=grad"], [ROW])
     _job(tmp_path, 1, "failed", ["+exp=grad"], error="boom")
     assert main([str(tmp_path)]) == 1
     assert "2 job(s), 1 failed" in capsys.readouterr().out
@@ -105,13 +104,26 @@ def test_sweep_columns_hold_the_values_each_job_resolved(tmp_path):
         overrides = ["+exp=grad", f"inputs.0={x}", "inputs=[5.0,1.0]", "model=linear",
                      "seed=${inputs.1}", f"compile_cache={cache}"]  # fmt: skip
         _job(tmp_path, num, "ok", overrides, [ROW], config=config)
+    frame = runner.sweep._job(tmp_path / "0", {"status": "ok"})  # one job's columns
+    assert frame["seed"].tolist() == [1.0]  # an interpolation, resolved
+    assert frame["compile_cache"].tolist() == [cache]  # cannot resolve here
+    assert frame["inputs.0"].tolist() == [5.0]
+    assert frame[["inputs[0]", "inputs[1]"]].values.tolist() == [[5.0, 1.0]]
+    assert frame["exp"].tolist() == ["grad"]  # not in the config: its text
+    assert frame["model"].tolist() == ["linear"]  # a group: its choice
+    # Across the sweep, only keys whose values differ between jobs are columns.
+    assert list(aggregate(tmp_path).columns) == ["job", "status", "error", *COLUMNS]
+
+
+def test_swept_columns_vary_and_hold_numbers(tmp_path):
+    # -m 'inputs.1=[1.0,0.7000000000000001],[2.0,3.0]' with allowed_targets given.
+    for num, y in enumerate([[1.0, 0.7000000000000001], [2.0, 3.0]]):
+        config = {"inputs": [5.0, y], "allowed_targets": ["models"]}
+        overrides = [f"inputs.1={y}", "allowed_targets=[models]"]
+        _job(tmp_path, num, "ok", overrides, [ROW], config=config)
     frame = aggregate(tmp_path)
-    assert frame["seed"].tolist() == [1.0, 1.0]  # an interpolation, resolved
-    assert frame["compile_cache"].tolist() == [cache] * 2  # cannot resolve here
-    assert frame["inputs.0"].tolist() == [5.0, 5.0]
-    assert frame["inputs"].tolist() == ["[5.0, 1.0]"] * 2
-    assert frame["exp"].tolist() == ["grad", "grad"]  # not in the config: its text
-    assert frame["model"].tolist() == ["linear", "linear"]  # a group: its choice
+    assert list(frame.columns[:3]) == ["job", "inputs.1[0]", "inputs.1[1]"]
+    assert frame["inputs.1[1]"].tolist() == [0.7, 3.0]  # as given, not 0.70...01
 
 
 def _one_line(capsys):
@@ -183,17 +195,20 @@ def test_a_second_sweep_into_a_used_directory_is_refused(tmp_path):
 
 def test_a_deleted_key_is_an_empty_column_and_the_sweep_is_written(tmp_path):
     # What Hydra's sweeper writes for '~model.name' ('~key=null'), and the bare form.
-    config = {"model": {"_target_": "models.neuro.FitzHughNagumo", "b": 0.7}}
     for num, deleted in enumerate(["~model.name=null", "~model.name"]):
+        b = 0.7 + num / 10
+        config = {"model": {"_target_": "models.neuro.FitzHughNagumo", "b": b}}
         overrides = [
             "+exp=fitzhugh_nagumo",
             deleted,
-            "model.b=0.7",
+            f"model.b={b}",
             "hydra.verbose=true",
         ]
         _job(tmp_path, num, "ok", overrides, [ROW], config=config)
+    _job(tmp_path, 2, "ok", ["model.name=x", "model.b=1.0"], [ROW],
+         config={"model": {"name": "x", "b": 1.0}})  # fmt: skip
     frame, bad = runner.sweep.write_aggregate(tmp_path)
-    assert bad == 0 and frame["model.b"].tolist() == [0.7, 0.7]
-    assert frame["model.name"].isna().all()  # not the text "null"
+    assert bad == 0 and frame["model.b"].tolist() == [0.7, 0.8, 1.0]
+    assert frame["model.name"].isna().tolist() == [True, True, False]  # not "null"
     assert "hydra.verbose" not in frame.columns
     assert (tmp_path / "results.csv").exists()
