@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -35,6 +35,11 @@ import numpy as np
 import runner.core as bm
 
 from .errors import CheckError
+from .labels import Result
+from .schema import JACOBIAN_KINDS
+
+if TYPE_CHECKING:
+    from .plan import Plan
 
 __all__ = [
     "Problem",
@@ -50,8 +55,6 @@ __all__ = [
 
 #: Quantities whose arrays are looked at for NaN and Inf.
 FLAGGED = ("grad", "value", "aux", "eigenvalue_real", "eigenvalue_imag")
-
-_JACOBIANS = ("jacobian", "jacrev", "jacfwd")
 
 
 @dataclass
@@ -85,55 +88,37 @@ class Problem:
     state: list[tuple[bm.Array, Any]] = field(default_factory=list)
 
 
-def problem_for(
-    model: Any,
-    inputs: Sequence[Any],
-    diff: Any,
-    method: str | None = None,
-    state: list[tuple[bm.Array, Any]] | None = None,
-) -> Problem:
-    """The :class:`Problem` of an experiment, resolved as ``prepare`` resolves it.
+def problem_for(plan: Plan, model: Any) -> Problem:
+    """The :class:`Problem` of a plan, with the model's state as it is now.
+
+    Call it before the derivative runs, so the check starts from the same state.
 
     Args:
-        model: the model object or function.
-        inputs: the checked input arrays.
-        diff: the :class:`~runner.experiment.DiffSpec`.
-        method: the differentiated method's name, or None.
-        state: the model's Arrays before the derivative ran (default: now).
+        plan: the experiment's resolved plan (:func:`runner.plan.make_plan`).
+        model: the model object or function (whose Arrays are snapshot).
 
     Returns:
         The problem to give to :func:`check_derivatives`.
 
     Example:
         >>> from models.tutorial import F3
-        >>> from runner.experiment import DiffSpec
-        >>> spec = DiffSpec(grad_vars="a", argnums=1)
-        >>> p = problem_for(F3(name="f"), [1.0, 2.0], spec)
+        >>> from runner.plan import make_plan
+        >>> from runner.spec import DiffSpec
+        >>> model = F3(name="f")
+        >>> plan = make_plan(model, [1.0, 2.0], DiffSpec(grad_vars="a", argnums=1))
+        >>> p = problem_for(plan, model)
         >>> p.names, p.argnums
         (['a'], [1])
     """
-    from .experiment import _check_argnums, _resolve_grad_vars, _resolve_method
-
-    target = _resolve_method(model, method)
-    grad_vars, names = _resolve_grad_vars(model, diff.grad_vars)
-    argnums = _check_argnums(diff.argnums, len(inputs), grad_vars is None)
-    if grad_vars is None:
-        variables = []
-    elif isinstance(grad_vars, dict):
-        variables = [grad_vars[n] for n in names]
-    elif isinstance(grad_vars, (list, tuple)):
-        variables = list(grad_vars)
-    else:
-        variables = [grad_vars]
     return Problem(
-        target=target,
-        kind=diff.kind,
-        inputs=list(inputs),
-        argnums=[] if argnums is None else [int(a) for a in np.atleast_1d(argnums)],
-        names=list(names),
-        variables=variables,
-        has_aux=diff.has_aux,
-        state=snapshot(model) if state is None else state,
+        target=plan.target,
+        kind=str(plan.diff.kind),
+        inputs=list(plan.inputs),
+        argnums=plan.arg_positions,
+        names=list(plan.names),
+        variables=list(plan.variables),
+        has_aux=plan.diff.has_aux,
+        state=snapshot(model),
     )
 
 
@@ -154,7 +139,7 @@ def snapshot(model: Any) -> list[tuple[bm.Array, Any]]:
     roots = [model]
     if isinstance(model, functools.partial):
         roots += [*model.args, *model.keywords.values()]
-    return [(array, array._value) for _, array in bm.iter_arrays(roots)]
+    return [(array, array.value) for _, array in bm.iter_arrays(roots)]
 
 
 def restore(state: Sequence[tuple[bm.Array, Any]]) -> None:
@@ -174,7 +159,7 @@ def restore(state: Sequence[tuple[bm.Array, Any]]) -> None:
         Variable([0.], dtype=float32)
     """
     for array, value in state:
-        array._value = value
+        array.value = value
 
 
 # -- finite differences ------------------------------------------------------------
@@ -209,7 +194,7 @@ class _Function:
         base = []
         for name, array in zip(problem.names, problem.variables):
             value = dict((id(a), v) for a, v in problem.state).get(id(array))
-            value = np.asarray(array._value if value is None else value)
+            value = np.asarray(array.value if value is None else value)
             self.positions.add(name, value.shape)
             base.append(np.asarray(value, np.float64).ravel())
         for i in problem.argnums:
@@ -231,19 +216,26 @@ class _Function:
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         p = self.problem
-        for array, value in p.state:
-            array._value = self._cast(value)
+        arrays = [array for array, _ in p.state]
+        values = [self._cast(value) for _, value in p.state]
+        where = {id(array): i for i, array in enumerate(arrays)}
         args = list(self.args)
         n_vars = len(p.variables)
         for k, (s, shape) in enumerate(
             zip(self.positions.slices, self.positions.shapes)
         ):
             value = self._cast(np.asarray(z[s]).reshape(shape))
-            if k < n_vars:
-                p.variables[k]._value = value
-            else:
+            if k >= n_vars:
                 args[p.argnums[k - n_vars]] = value
-        out = self.jitted(*args)
+            elif id(p.variables[k]) in where:
+                values[where[id(p.variables[k])]] = value
+            else:
+                arrays.append(p.variables[k])
+                values.append(value)
+        # The core's state mechanism: every Array gets its value back at exit,
+        # whatever the function wrote (also to Arrays outside ``p.state``).
+        with bm.substitute(arrays, values):
+            out = self.jitted(*args)
         self.calls += 1
         if p.has_aux:
             out = out[0]
@@ -311,7 +303,7 @@ def _evaluate(problem: Problem, x64: bool) -> dict[tuple[str, str], np.ndarray]:
         total = _first(_Summed(f), np.array([y0.sum()]))[0]
         for name, s, shape in zip(pos.names, pos.slices, pos.shapes):
             expected[(name, "")] = total[s].reshape(shape)
-    elif problem.kind in _JACOBIANS:
+    elif problem.kind in JACOBIAN_KINDS:
         d = _first(f, y0)
         for name, s, shape in zip(pos.names, pos.slices, pos.shapes):
             for out, o, oshape in zip(outs.names, outs.slices, outs.shapes):
@@ -344,8 +336,9 @@ def finite_differences(problem: Problem) -> dict[tuple[str, str], np.ndarray]:
     """Every derivative of ``problem`` by central finite differences.
 
     The function is evaluated in float64 (state and inputs cast up) when it runs that
-    way, else in its own precision; every Array of ``problem.state`` gets its
-    recorded value back before each call and after the last.
+    way, else in its own precision. Each call starts from ``problem.state``, held
+    in the Arrays by ``runner.core.substitute``, which restores every Array the
+    call wrote, so the model's state is unchanged afterwards.
 
     Args:
         problem: the function, inputs and differentiated positions.
@@ -362,7 +355,6 @@ def finite_differences(problem: Problem) -> dict[tuple[str, str], np.ndarray]:
         >>> np.round(fd[("arg0", "")], 6).tolist()
         [[6.0]]
     """
-    after = [(a, a._value) for a, _ in problem.state]
     try:
         try:
             with jax.enable_x64(True):
@@ -376,8 +368,6 @@ def finite_differences(problem: Problem) -> dict[tuple[str, str], np.ndarray]:
             f"cannot evaluate the function for finite differences "
             f"({type(err).__name__}: {message}); set diff.check=false.",
         ) from err
-    finally:
-        restore(after)
 
 
 def _errors(
@@ -416,7 +406,7 @@ def check_derivatives(
     """Compare the ``grad`` rows of ``results`` with finite differences.
 
     Args:
-        results: the run's :class:`~runner.experiment.Result` s.
+        results: the run's :class:`~runner.labels.Result` s.
         problem: what was differentiated.
         tol: the largest relative error allowed; None only reports.
 
@@ -428,7 +418,7 @@ def check_derivatives(
             ``diff.check_tol``.
 
     Example:
-        >>> from runner.experiment import Result
+        >>> from runner.labels import Result
         >>> wrong = [Result("grad", "arg0", "", np.array(5.0))]
         >>> problem = Problem(lambda x: x ** 2, "grad", [np.float32(2.0)], [0])
         >>> [round(float(r.array), 6) for r in check_derivatives(wrong, problem)]
@@ -438,9 +428,6 @@ def check_derivatives(
         ...
         runner.errors.CheckError: diff.check_tol: finite differences disagree ...
     """
-    from .experiment import Result
-
-    _check_tol(tol)
     errors = _errors(results, finite_differences(problem))
     rows = []
     for wrt, (abs_err, rel) in errors.items():
@@ -462,36 +449,23 @@ def check_derivatives(
     return rows
 
 
-def _check_tol(tol: Any) -> None:
-    if tol is None:
-        return
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0:
-        raise CheckError(
-            "diff.check_tol",
-            f"expected a non-negative number or null, received {tol!r}; e.g. "
-            f"diff.check_tol=1e-4.",
-        )
-
-
 # -- NaN and Inf -------------------------------------------------------------------
 def nonfinite_rows(results: Sequence[Any]) -> list[Any]:
     """A ``nonfinite_<quantity>`` row per result array holding NaN or Inf.
 
     Args:
-        results: the run's :class:`~runner.experiment.Result` s.
+        results: the run's :class:`~runner.labels.Result` s.
 
     Returns:
         One result per flagged array, same ``wrt`` and ``output``, whose value is the
         number of NaN/Inf elements.
 
     Example:
-        >>> from runner.experiment import Result
+        >>> from runner.labels import Result
         >>> rows = nonfinite_rows([Result("grad", "arg0", "", np.array([1, np.inf]))])
         >>> [(r.quantity, r.wrt, int(r.array)) for r in rows]
         [('nonfinite_grad', 'arg0', 1)]
     """
-    from .experiment import Result
-
     rows = []
     for r in results:
         if r.quantity not in FLAGGED:
@@ -516,7 +490,7 @@ def describe_nonfinite(row: Any) -> str:
         e.g. ``"grad w.r.t. arg0 holds 1 NaN/Inf value(s)"``.
 
     Example:
-        >>> from runner.experiment import Result
+        >>> from runner.labels import Result
         >>> describe_nonfinite(Result("nonfinite_value", "", "[1]", np.array(2.0)))
         'value [1] holds 2 NaN/Inf value(s)'
     """
@@ -539,7 +513,7 @@ def raise_on_nonfinite(results: Sequence[Any]) -> None:
         CheckError: naming the first flagged array, keyed ``output.fail_on_nonfinite``.
 
     Example:
-        >>> from runner.experiment import Result
+        >>> from runner.labels import Result
         >>> raise_on_nonfinite([Result("grad", "arg0", "", np.array([1.0]))])
     """
     flagged = [r for r in results if r.quantity.startswith("nonfinite_")]

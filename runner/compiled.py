@@ -2,9 +2,12 @@
 
 Jobs of a sweep usually differ only in numbers: the same model class with the same
 Array shapes and the same non-Array settings, the same spec and input shapes. The
-first such job compiles ``bm.jit`` of its derivative on its own model (the
-template); later jobs copy their Array values into the template, call the compiled
-function, and copy the (possibly written) values back to their own model.
+first such job compiles a pure function of (state values, inputs): it holds the
+values in the model's Arrays with ``runner.core.substitute`` (the core's state
+mechanism), calls the derivative and returns its output with the Arrays' new
+values. The cache keeps only the compiled program, never a model; every job passes
+its own Arrays' values in and writes the returned values back to its own Arrays.
+Plain-function models share ``bm.jit`` of their derivative, keyed by the function.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import functools
 from collections.abc import Callable, Hashable
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 import runner.core as bm
@@ -20,7 +25,7 @@ import runner.core as bm
 __all__ = ["cached_call", "structure_key"]
 
 _PRIMITIVES = (bool, int, float, str, type(None))
-_CACHE: dict[Hashable, tuple[list[bm.Array], Callable[..., Any]]] = {}
+_CACHE: dict[Hashable, Any] = {}  # key -> a compiled program (jax.stages.Compiled)
 _MAX_ENTRIES = 64
 
 
@@ -49,6 +54,40 @@ def _settings(obj: Any, seen: set[int]) -> Hashable | None:
 
 def _arrays(model: Any) -> list[bm.Array]:
     return [a for _, a in bm.iter_arrays(model)] if isinstance(model, bm.Base) else []
+
+
+def _state(model: Any) -> list[bm.Array]:
+    """The Arrays a job's derivative may read or write: the model's (those of a
+    partial's arguments too) and the default random generator."""
+    roots = [model]
+    if isinstance(model, functools.partial):
+        roots += [*model.args, *model.keywords.values()]
+    found = [a for _, a in bm.iter_arrays(roots)] + [bm.random.DEFAULT]
+    return list({id(a): a for a in found}.values())
+
+
+def _evict() -> None:
+    """Make room for one more program (the oldest goes first)."""
+    if len(_CACHE) >= _MAX_ENTRIES:
+        _CACHE.pop(next(iter(_CACHE)))
+
+
+def _strong(value: Any) -> Any:
+    """``value`` as a JAX array of its own dtype, never weakly typed, so that jobs
+    whose values differ only in weak typing share one program."""
+    value = jnp.asarray(value)
+    return jnp.asarray(value, dtype=value.dtype)
+
+
+def _compile(
+    arrays: list[bm.Array], derivative: Callable[..., Any], values: list, args: list
+) -> Any:
+    def pure(values: list[Any], *args: Any) -> tuple[Any, list[Any]]:
+        with bm.substitute(arrays, values):
+            out = derivative(*args)
+            return out, [a.value for a in arrays]
+
+    return jax.jit(pure).lower(values, *args).compile()
 
 
 def structure_key(model: Any, inputs: list[Any], spec: Hashable) -> Hashable | None:
@@ -97,22 +136,22 @@ def cached_call(
     """
     if key is None:
         return bm.jit(derivative)(*inputs)
-    entry = _CACHE.get(key)
-    if entry is None:
-        if len(_CACHE) >= _MAX_ENTRIES:
-            _CACHE.pop(next(iter(_CACHE)))
-        entry = _CACHE[key] = (_arrays(model), bm.jit(derivative))
-        return entry[1](*inputs)
-    template, jitted = entry
-    own = _arrays(model)
-    saved = [t.value for t in template]
-    for t, a in zip(template, own):
-        t.value = a.value
-    try:
-        out = jitted(*inputs)
-        for t, a in zip(template, own):
-            a.value = t.value
-    finally:
-        for t, value in zip(template, saved):
-            t.value = value
+    if not isinstance(model, (bm.Base, functools.partial)):
+        # A plain function keys its own program: bm.jit keeps the function and
+        # the state it finds while tracing (globals it writes), and no model.
+        if key not in _CACHE:
+            _evict()
+            _CACHE[key] = bm.jit(derivative)
+        return _CACHE[key](*inputs)
+    arrays = _state(model)
+    values = [_strong(a.value) for a in arrays]
+    args = [_strong(x) for x in inputs]
+    compiled = _CACHE.get(key)
+    if compiled is None:
+        compiled = _compile(arrays, derivative, values, args)
+        _evict()
+        _CACHE[key] = compiled
+    out, new = compiled(values, *args)
+    for array, value in zip(arrays, new):
+        array.value = value
     return out

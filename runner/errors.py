@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["CheckError", "ConfigError", "RunnerError"]
+__all__ = ["CheckError", "ConfigError", "ModelError", "RunnerError"]
 
 
 class RunnerError(Exception):
@@ -45,3 +45,21 @@ class CheckError(ConfigError):
         >>> str(CheckError("diff.check_tol", "relative error 0.1 exceeds 1e-06"))
         'diff.check_tol: relative error 0.1 exceeds 1e-06'
     """
+
+
+class ModelError(RunnerError):
+    """The model (or its method) raised while it was called; ``key`` is ``model``.
+
+    Args:
+        message: what the model raised and with which inputs.
+        key: the config key of the code that raised: ``model`` or ``method``.
+
+    Example:
+        >>> err = ModelError("the model raised KeyError: 'w'")
+        >>> str(err), err.key
+        ("model: the model raised KeyError: 'w'", 'model')
+    """
+
+    def __init__(self, message: str, key: str = "model") -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key

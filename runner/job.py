@@ -14,6 +14,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -28,7 +29,7 @@ import runner.core as bm
 from .build import allowed_prefixes, build_inputs, build_model
 from .checks import describe_nonfinite, raise_on_nonfinite
 from .compile_cache import use_compile_cache
-from .errors import CheckError, ConfigError, RunnerError
+from .errors import CheckError, RunnerError
 from .experiment import Result, compute
 from .record import read_run, write_run
 from .schema import SweepConfig
@@ -81,7 +82,8 @@ def _build(spec: Spec) -> tuple[Any, list[Any], DiffSpec, Any]:
 
 
 def execute(plain: dict[str, Any]) -> list[Result]:
-    """Seed, build the model and inputs, and compute the derivative.
+    """Validate ``plain`` (:func:`runner.spec.to_spec`), seed, build the model and
+    inputs, and compute the derivative.
 
     Example:
         >>> plain = {"model": {"_target_": "models.tutorial.linear"},
@@ -105,13 +107,16 @@ def execute_sweep(
         >>> execute_sweep(plain)["inputs.1"].tolist()
         [1.0, 2.0]
     """
+    return _execute_sweep(to_spec(plain), console)
+
+
+def _execute_sweep(spec: Spec, console: Console | None = None) -> dict[str, Any]:
     from .vsweep import run_sweep, sweep_params
 
-    sweep = plain["sweep"]
-    params = sweep_params(sweep)
-    args = _build(plain)
-    kwargs = {"mode": sweep.get("mode", "grid"),
-              "chunk_size": sweep.get("chunk_size", 1024)}  # fmt: skip
+    sweep = spec.sweep or SweepConfig()
+    params = sweep_params({"inputs": sweep.inputs, "model": sweep.model})
+    args = _build(spec)
+    kwargs = {"mode": sweep.mode.value, "chunk_size": sweep.chunk_size}
     console = console or Console(stderr=True)
     if not console.is_terminal:
         return run_sweep(*args, params, **kwargs)
@@ -164,13 +169,16 @@ def _plot(
     title: str,
     plain: dict[str, Any],
     record: dict[str, Any],
+    draw: Callable[..., Any] | None = None,
 ) -> None:
-    """Draw ``results.png``; a failure is a warning (kept in ``run.json``)."""
+    """Draw ``results.png`` (with ``draw``, default :func:`runner.plots.
+    plot_results`); a failure is a warning (kept in ``run.json``)."""
     try:
-        from .plots import plot_results  # matplotlib is loaded only to plot
+        if draw is None:
+            from .plots import plot_results as draw  # matplotlib only to plot
 
         kind = (plain.get("diff") or {}).get("kind")
-        plot_results(results, output_dir / "results.png", title=title, kind=kind)
+        draw(results, output_dir / "results.png", title=title, kind=kind)
     except Exception as err:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
@@ -184,6 +192,7 @@ def run_job(
     title: str = "experiment",
     console: Console | None = None,
     sweep_id: str | None = None,
+    draw: Callable[..., Any] | None = None,
 ) -> int:
     """Run one experiment and write ``results.*`` and ``run.json`` to ``output_dir``.
 
@@ -199,6 +208,8 @@ def run_job(
         sweep_id: the id of the ``-m`` sweep this job belongs to (recorded in
             ``run.json``, so that only this sweep's jobs are gathered); None for a
             single run.
+        draw: draws ``results.png`` as :func:`runner.plots.plot_results` does
+            (e.g. :meth:`runner.plot_worker.PlotWorker.draw`); None: that function.
 
     Returns:
         0 on success, 1 on a failure (recorded in ``run.json`` and printed as one
@@ -243,7 +254,7 @@ def run_job(
               f"choose a writable directory.", file=sys.stderr)  # fmt: skip
         return 1
     try:
-        results, table = _compute_and_write(plain, output_dir, title, record)
+        results, table = _compute_and_write(plain, output_dir, title, record, draw)
         record.update(status="ok", rows=len(table["value"]))
         record["seconds"] = round(time.perf_counter() - start, 3)
         write_run(output_dir, record)
@@ -264,7 +275,11 @@ def run_job(
 
 
 def _compute_and_write(
-    plain: dict[str, Any], output_dir: Path, title: str, record: dict[str, Any]
+    plain: dict[str, Any],
+    output_dir: Path,
+    title: str,
+    record: dict[str, Any],
+    draw: Callable[..., Any] | None = None,
 ) -> tuple[list[Result], dict[str, Any]]:
     """Compute the job's results, write its tables and draw its plot."""
     spec = to_spec(plain)
@@ -280,16 +295,15 @@ def _compute_and_write(
         if output.fail_on_nonfinite:
             raise_on_nonfinite(results)
         table = to_columns(results)
-    write_tables(table, output_dir, output.get("formats", FORMATS),
-                 output.get("precision"))  # fmt: skip
+    write_tables(table, output_dir, output.formats, output.precision)
     for row in results:
         if row.quantity.startswith("nonfinite_"):
             print(f"warning: {describe_nonfinite(row)}; see the {row.quantity} "
                   f"rows, or set output.fail_on_nonfinite=true to fail.",
                   file=sys.stderr)  # fmt: skip
-    if output.get("plots", True):
+    if output.plots:
         if results:
-            _plot(results, output_dir, title, plain, record)
+            _plot(results, output_dir, title, plain, record, draw)
         else:  # a vectorized sweep: one plot, as for -m sweeps
             import pandas as pd
 

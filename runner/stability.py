@@ -18,6 +18,7 @@ import numpy as np
 import runner.core as bm
 
 from .errors import ConfigError
+from .schema import JACOBIAN_KINDS
 
 __all__ = [
     "FIXED_POINT_TOL",
@@ -33,7 +34,6 @@ __all__ = [
 FIXED_POINT_TOL = 1e-5
 #: Newton iterations before :func:`newton` gives up.
 MAX_ITERATIONS = 50
-_JACOBIANS = ("jacobian", "jacrev", "jacfwd")
 
 
 class Solution(NamedTuple):
@@ -151,7 +151,7 @@ def solve_fixed_point(
     Args:
         function: the experiment's function (the model or its method).
         inputs: its positional arguments; the one at ``diff.argnums`` is the start.
-        diff: the experiment's :class:`runner.experiment.DiffSpec`.
+        diff: the experiment's :class:`runner.spec.DiffSpec`.
         tol: the largest ``|F|`` accepted.
         max_iterations: Newton steps before giving up.
 
@@ -163,7 +163,7 @@ def solve_fixed_point(
             vector field's Jacobian in one input, or when Newton does not converge.
 
     Example:
-        >>> from runner.experiment import DiffSpec
+        >>> from runner.spec import DiffSpec
         >>> spec = DiffSpec(kind="jacfwd", fixed_point=True)
         >>> argnum, x = solve_fixed_point(lambda x: 1.0 - x, [bm.zeros(2)], spec)
         >>> argnum, x.tolist()
@@ -199,10 +199,10 @@ def solve_fixed_point(
 
 def _check_spec(diff: Any, n_inputs: int) -> int:
     """The one input to solve in; refuse specs that are not a vector field's."""
-    if diff.kind not in _JACOBIANS:
+    if diff.kind not in JACOBIAN_KINDS:
         raise ConfigError(
             "diff.fixed_point",
-            f"needs diff.kind jacobian, jacrev or jacfwd, received {diff.kind!r}; "
+            f"needs diff.kind jacobian, jacrev or jacfwd, received '{diff.kind}'; "
             f"set diff.kind=jacfwd or diff.fixed_point=false.",
         )
     argnums = 0 if diff.argnums is None else diff.argnums

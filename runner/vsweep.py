@@ -9,7 +9,6 @@ and come back as one table in the schema of a multirun's aggregated table.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,9 +18,12 @@ import numpy as np
 import runner.core as bm
 
 from .errors import ConfigError
-from .experiment import COLUMNS, DiffSpec, Result, call, prepare
+from .labels import label
+from .plan import call, make_plan
+from .spec import DiffSpec
+from .tables import result_columns, swept_columns
 
-__all__ = ["expand", "run_sweep"]
+__all__ = ["describe", "expand", "layout", "run_sweep", "sweep_params"]
 
 
 def _values(key: str, spec: Any) -> np.ndarray:
@@ -144,13 +146,42 @@ def expand(params: dict[str, Any], mode: str = "grid") -> dict[str, np.ndarray]:
     return {k: v[i] for (k, v), i in zip(values.items(), index)}
 
 
-def _cell(value: np.ndarray) -> Any:
-    """A swept value as a table cell: a float, or compact JSON for arrays."""
-    if value.ndim == 0:
-        return float(value)
-    if value.ndim == 1:  # what json.dumps gives, several times faster
-        return "[" + ",".join(map(repr, value.tolist())) + "]"
-    return json.dumps(value.tolist(), separators=(",", ":"))
+def layout(params: dict[str, Any], mode: str = "grid") -> list[int]:
+    """The shape of the sweep's points: one axis per key for ``grid`` (in the order
+    of ``params``), one axis for ``zip``.
+
+    Example:
+        >>> layout({"a": [1.0, 2.0], "b": {"start": 0, "stop": 1, "num": 3}})
+        [2, 3]
+        >>> layout({"a": [1.0, 2.0], "b": [0.0, 1.0]}, "zip")
+        [2]
+    """
+    lengths = [len(_values(k, v)) for k, v in params.items()]
+    return lengths if mode == "grid" else lengths[:1]
+
+
+def sweep_params(sweep: dict[str, Any]) -> dict[str, Any]:
+    """The swept keys of a ``sweep`` block (``inputs.<i>``, ``model.<path>``).
+
+    Example:
+        >>> sweep_params({"inputs": {"1": [1.0, 2.0]}, "model": {"b": [0.1]}})
+        {'inputs.1': [1.0, 2.0], 'model.b': [0.1]}
+    """
+    params = {f"inputs.{k}": v for k, v in (sweep.get("inputs") or {}).items()}
+    params.update({f"model.{k}": v for k, v in (sweep.get("model") or {}).items()})
+    return params
+
+
+def describe(sweep: dict[str, Any]) -> dict[str, Any]:
+    """How a ``sweep`` block's points lie: ``mode``, ``keys`` and ``shape`` (as
+    recorded in ``run.json``, for :func:`runner.results.load`).
+
+    Example:
+        >>> describe({"model": {"b": [0.1, 0.2]}, "inputs": {"0": [1.0, 2.0, 3.0]}})
+        {'mode': 'grid', 'keys': ['inputs.0', 'model.b'], 'shape': [3, 2]}
+    """
+    params, mode = sweep_params(sweep), sweep.get("mode", "grid")
+    return {"mode": mode, "keys": list(params), "shape": layout(params, mode)}
 
 
 def _targets(
@@ -206,8 +237,9 @@ def run_sweep(
         on_chunk: called with (points done, total) after each chunk.
 
     Returns:
-        Columns: ``job`` (the point), one per swept key, ``status``, ``error``,
-        then :data:`runner.experiment.COLUMNS`.
+        Columns: ``job`` (the point), one per swept key (one per element of a
+        swept vector, see :func:`runner.tables.swept_columns`), ``status``,
+        ``error``, then :data:`runner.tables.COLUMNS`.
 
     Example:
         >>> from models.tutorial import linear
@@ -231,7 +263,7 @@ def run_sweep(
             "is not solved inside a sweep block; track the fixed point with a -m "
             "sweep (each job solves its own), or set diff.fixed_point=false.",
         )
-    prepared = prepare(model, inputs, diff, method)
+    prepared = make_plan(model, inputs, diff, method)
     positions, arrays = _targets(model, prepared.inputs, list(points))
     batched = []
     for key, target in zip(points, [*(prepared.inputs[i] for i in positions), *arrays]):
@@ -268,34 +300,12 @@ def run_sweep(
         if on_chunk is not None:
             on_chunk(min(start + size, total), total)
     out = jax.tree_util.tree_map(lambda *xs: np.concatenate(xs)[:total], *chunks)
-    return _columns(prepared.label(out, batch=1), points, total)
-
-
-def _columns(
-    results: list[Result], points: dict[str, np.ndarray], total: int
-) -> dict[str, np.ndarray]:
-    """Tidy columns, point-major: every row of point 0, then of point 1, ..."""
-    labels: dict[str, list[np.ndarray]] = {c: [] for c in COLUMNS if c != "value"}
-    values = []
-    for r in results:
-        shape = r.array.shape[1:]
-        n = int(np.prod(shape, dtype=int))
-        labels["quantity"].append(np.full(n, r.quantity, dtype=object))
-        labels["wrt"].append(np.full(n, r.wrt, dtype=object))
-        labels["output"].append(np.full(n, r.output, dtype=object))
-        index = [str(tuple(int(i) for i in ix)) for ix in np.ndindex(shape)]
-        labels["index"].append(np.array(index, dtype=object).reshape(n))
-        values.append(np.asarray(r.array, dtype=np.float64).reshape(total, n))
-    per_point = sum(len(q) for q in labels["quantity"])
-    columns: dict[str, np.ndarray] = {"job": np.repeat(np.arange(total), per_point)}
-    for key, vals in points.items():
-        cells = np.array([_cell(v) for v in vals], dtype=object)
-        if all(isinstance(c, float) for c in cells):
-            cells = cells.astype(np.float64)
-        columns[key] = np.repeat(cells, per_point)
+    table = result_columns(label(prepared, out, batch=1), points=total)
+    per_point = len(table["value"]) // total
+    columns: dict[str, Any] = {"job": np.repeat(np.arange(total), per_point)}
+    for key, values in points.items():
+        swept = swept_columns(key, values)
+        columns.update({name: np.repeat(v, per_point) for name, v in swept.items()})
     columns["status"] = np.full(total * per_point, "ok", dtype=object)
     columns["error"] = np.full(total * per_point, "", dtype=object)
-    for name, parts in labels.items():
-        columns[name] = np.tile(np.concatenate(parts), total)
-    columns["value"] = np.concatenate(values, axis=1).reshape(-1)
-    return columns
+    return {**columns, **table}

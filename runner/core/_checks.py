@@ -28,8 +28,9 @@ def _blame(error: Exception, argument: str) -> Exception:
 
     The core's own argument errors carry it; errors raised by the differentiated
     function do not, so a caller can tell them apart without reading messages.
-    ``argument`` is ``func``, ``grad_vars``, ``dyn_vars``, ``argnums``, ``has_aux``,
-    ``output`` (the scalar-output rule of ``grad``) or ``allow_int``.
+    ``argument`` is ``func``, ``grad_vars``, ``dyn_vars``, ``argnums``, ``has_aux``
+    (also for ``grad`` of a function returning a tuple), ``output`` (the
+    scalar-output rule of ``grad``) or ``allow_int``.
     """
     error.argument = argument  # type: ignore[attr-defined]
     return error
@@ -203,7 +204,7 @@ def _check_scalar(out: Any) -> None:
             f"{received}{hint}. Reduce it to a scalar (e.g. `.sum()` or `.mean()`), or "
             f"use vector_grad (gradient of the sum) or jacobian (all partials)."
         ),
-        "output",
+        "output" if shape is not None else "has_aux",  # a pair: the aux is unflagged
     )
 
 

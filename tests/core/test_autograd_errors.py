@@ -245,7 +245,7 @@ def test_wrong_assignment_inside_a_transform_restores_state():
     np.testing.assert_array_equal(np.asarray(v), [1.0, 1.0])
 
 
-# -- which argument is at fault, by attribute -------------------------------------------
+# -- which argument is at fault, by attribute ---------------------------------------
 @pytest.mark.parametrize(
     "make, argument",
     [
@@ -254,10 +254,12 @@ def test_wrong_assignment_inside_a_transform_restores_state():
         (lambda: bm.jacrev(total, grad_vars=[1.0]), "grad_vars"),
         (lambda: bm.jacrev(lambda x: x, has_aux=True)(jnp.ones(2)), "has_aux"),
         (lambda: bm.grad(lambda x: x)(jnp.ones(2)), "output"),
+        (lambda: bm.grad(lambda x: (total(x), x))(jnp.ones(2)), "has_aux"),
         (lambda: bm.grad(total)(jnp.arange(2)), "allow_int"),
         (lambda: bm.grad(3), "func"),
     ],
-    ids=["argnums", "nargs", "grad_vars", "has_aux", "output", "allow_int", "func"],
+    ids=["argnums", "nargs", "grad_vars", "has_aux", "output", "pair", "allow_int",
+         "func"],  # fmt: skip
 )
 def test_core_errors_name_their_argument(make, argument):
     with pytest.raises((TypeError, ValueError)) as info:

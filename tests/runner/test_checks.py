@@ -9,7 +9,6 @@ import json
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 import pytest
 from rich.console import Console
 
@@ -19,6 +18,7 @@ from runner.checks import Problem, finite_differences
 from runner.errors import CheckError, ConfigError
 from runner.experiment import DiffSpec, compute
 from runner.job import run_job
+from runner.results import read_table
 from runner.summary import print_summary
 
 from ..conftest import ROOT
@@ -184,6 +184,40 @@ def test_float32_only_models_are_checked_in_float32():
     assert rel and rel[0] < 1e-3
 
 
+CALLS = bm.Variable(bm.zeros(()))  # state outside the model, written by it
+
+
+def _counted_cube(x):
+    CALLS.value = CALLS + 1.0
+    return (x**3).sum()
+
+
+class _Written(bm.Base):
+    def __init__(self):
+        super().__init__()
+        self.scale = bm.Variable(bm.ones(2))
+        self.last = bm.Variable(bm.zeros(2))
+
+    def __call__(self, x):
+        self.last.value = x * self.scale
+        return (self.last * x).sum()
+
+
+def test_checks_leave_float32_state_float32_and_unchanged():
+    CALLS.value = bm.zeros(())
+    model = _Written()
+    rows = compute(model, [[1.0, 2.0]], DiffSpec(grad_vars="scale", argnums=0,
+                                                 check=True))  # fmt: skip
+    rel = [float(r.array) for r in rows if r.quantity == "check_rel_error"]
+    assert rel and max(rel) < 1e-6  # the check ran in float64
+    # Only the derivative's own call wrote: last = x * scale, in float32.
+    assert model.last.dtype == model.scale.dtype == jnp.float32
+    np.testing.assert_array_equal(model.last.value, [1.0, 2.0])
+    np.testing.assert_array_equal(model.scale.value, [1.0, 1.0])
+    compute(_counted_cube, [[1.0, 2.0]], DiffSpec(check=True))
+    assert CALLS.dtype == jnp.float32 and float(CALLS.value) == 1.0
+
+
 def test_finite_differences_directly():
     problem = Problem(lambda x, y: (x**3).sum() * y, "hessian", [[1.0, 2.0], 2.0],
                       [0, 1])  # fmt: skip
@@ -234,9 +268,9 @@ def test_nonfinite_warns_and_keeps_the_table(tmp_path, capsys, importable_tests)
     out, err = capsys.readouterr()
     assert err.startswith("warning: grad w.r.t. arg0 holds 1 NaN/Inf value(s)")
     assert "NaN/Inf:" in out
-    table = pd.read_csv(tmp_path / "results.csv", keep_default_na=False)
+    table = read_table(tmp_path / "results.csv")
     flagged = table[table["quantity"] == "nonfinite_grad"]
-    assert flagged[["wrt", "index", "value"]].values.tolist() == [["arg0", "()", 1.0]]
+    assert flagged[["wrt", "shape", "value"]].values.tolist() == [["arg0", "", 1.0]]
 
 
 def test_fail_on_nonfinite_fails_without_a_table(tmp_path, capsys, importable_tests):
@@ -265,11 +299,11 @@ def test_check_rows_reach_the_table_and_the_console(tmp_path, capsys):
     assert run_job(cfg, tmp_path) == 0
     out = capsys.readouterr().out
     assert "finite differences w.r.t. arg0: max abs error" in out
-    table = pd.read_csv(tmp_path / "results.csv", keep_default_na=False)
+    table = read_table(tmp_path / "results.csv")
     checks = table[table["quantity"].str.startswith("check_")]
-    assert checks[["quantity", "wrt", "index"]].values.tolist() == [
-        ["check_abs_error", "arg0", "()"],
-        ["check_rel_error", "arg0", "()"],
+    assert checks[["quantity", "wrt", "shape"]].values.tolist() == [
+        ["check_abs_error", "arg0", ""],
+        ["check_rel_error", "arg0", ""],
     ]
     assert (checks["value"] < 1e-6).all()
 

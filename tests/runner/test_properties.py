@@ -19,7 +19,10 @@ from hypothesis.extra import numpy as hnp
 
 import runner.core as bm
 from runner.errors import ConfigError
-from runner.experiment import KINDS, DiffSpec, run_experiment
+from runner.experiment import DiffSpec, run_experiment
+from runner.schema import Kind
+
+KINDS = tuple(k.value for k in Kind)  # the schema's kinds
 
 SHAPES = [(), (2,), (3,), (2, 2)]
 SETTINGS = settings(

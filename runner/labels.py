@@ -1,0 +1,163 @@
+"""Step 5 of a run: the derivative's output becomes named results.
+
+:func:`label` turns what a plan's derivative returned into :class:`Result` s, one
+array per differentiated position (``arg<i>`` or a ``grad_vars`` path, ``row,col``
+for Hessian blocks) and output leaf, plus the value, aux, eigenvalues and residual
+the spec asks for.
+
+Example:
+    >>> from models.tutorial import linear
+    >>> from runner.plan import make_plan
+    >>> from runner.spec import DiffSpec
+    >>> plan = make_plan(linear, [2.0, 1.0], DiffSpec(argnums=[0, 1]))
+    >>> [(r.wrt, float(r.array)) for r in label(plan, plan.derivative(*plan.inputs))]
+    [('arg0', 2.0), ('arg1', 1.0)]
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import jax
+import numpy as np
+
+from .errors import ConfigError
+from .schema import JACOBIAN_KINDS, Kind
+from .stability import residual
+
+if TYPE_CHECKING:
+    from .plan import Plan
+
+__all__ = ["Result", "label"]
+
+
+class Result(NamedTuple):
+    """One array of an experiment's output: what it is and its values.
+
+    Example:
+        >>> Result("grad", "arg0", "", np.array([1.0])).wrt
+        'arg0'
+    """
+
+    quantity: str
+    wrt: str
+    output: str
+    array: np.ndarray
+
+
+def label(plan: Plan, out: Any, batch: int = 0) -> list[Result]:
+    """Name the arrays of ``out``, what ``plan.derivative`` returned.
+
+    Args:
+        plan: the plan whose derivative ran.
+        out: its output (``return_value=True``), or that output with ``batch``
+            leading batch axes (from ``jax.vmap``).
+        batch: the number of leading batch axes.
+
+    Returns:
+        The gradients, then the value, aux, eigenvalues and residual asked for.
+    """
+    diff, positions, argnums = plan.diff, plan.positions, plan.argnums
+    has_vars = bool(plan.names)
+    grads, value, aux = _split_outputs(out, diff.has_aux)
+    per_position = _ungroup(grads, has_vars, argnums)
+    if diff.kind in JACOBIAN_KINDS and not jax.tree_util.treedef_is_leaf(
+        jax.tree_util.tree_structure(value)
+    ):
+        blocks = _output_major(grads, value, positions, has_vars, argnums)
+    elif diff.kind == Kind.hessian:  # rows by the first position, then by the second
+        blocks = [
+            (f"{row},{col}", block)
+            for pos_k, row_k in zip(positions, per_position)
+            for row, line in _entries(pos_k, row_k)
+            for pos_m, cell in zip(positions, _ungroup(line, has_vars, argnums))
+            for col, block in _entries(pos_m, cell)
+        ]
+    else:
+        blocks = [
+            pair for pos, g in zip(positions, per_position) for pair in _entries(pos, g)
+        ]
+    results = [r for wrt, g in blocks for r in _leaves("grad", wrt, g)]
+    if diff.return_value:
+        results += _leaves("value", "", value)
+    if diff.has_aux:
+        results += _leaves("aux", "", aux)
+    if diff.eigenvalues:
+        results += _eigenvalues(results, batch)
+    if diff.eigenvalues or diff.fixed_point:  # is the point a fixed point?
+        results.append(Result("residual", "", "", residual(value, batch)))
+    return results
+
+
+def _output_major(
+    grads: Any, value: Any, positions: list[Any], has_vars: bool, argnums: Any
+) -> list[tuple[str, Any]]:
+    """Jacobians of a structured output: JAX nests positions inside output leaves."""
+    treedef = jax.tree_util.tree_structure(value)
+    by_wrt: dict[str, list[Any]] = {}
+    for tree in treedef.flatten_up_to(grads):
+        for pos, g in zip(positions, _ungroup(tree, has_vars, argnums)):
+            for wrt, block in _entries(pos, g):
+                by_wrt.setdefault(wrt, []).append(block)
+    # Each wrt gets a tree shaped like the output, so rows say which output it is.
+    return [(wrt, treedef.unflatten(blocks)) for wrt, blocks in by_wrt.items()]
+
+
+def _split_outputs(out: Any, has_aux: bool) -> tuple[Any, Any, Any]:
+    """``(grads, value, aux)`` of a derivative built with ``return_value=True``."""
+    return out if has_aux else (out[0], out[1], None)
+
+
+def _ungroup(grads: Any, has_vars: bool, argnums: Any) -> tuple[Any, ...]:
+    """Undo the return table's grouping: one entry per differentiated position."""
+    if has_vars and argnums is not None:
+        var_part, arg_part = grads
+        return (var_part, *((arg_part,) if isinstance(argnums, int) else arg_part))
+    if has_vars or isinstance(argnums, int):
+        return (grads,)
+    return tuple(grads)
+
+
+def _entries(position: Any, tree: Any) -> list[tuple[str, Any]]:
+    """``(name, array)`` pairs of one position: an argument, or the grad_vars."""
+    if isinstance(position, str):
+        return [(position, tree)]
+    if isinstance(tree, dict):
+        return [(name, tree[name]) for name in position]
+    if isinstance(tree, (list, tuple)):
+        return list(zip(position, tree, strict=True))
+    return [(position[0], tree)]
+
+
+def _leaves(quantity: str, wrt: str, tree: Any) -> list[Result]:
+    leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+    return [
+        Result(quantity, wrt, jax.tree_util.keystr(path), np.asarray(leaf))
+        for path, leaf in leaves
+    ]
+
+
+def _eigenvalues(results: list[Result], batch: int = 0) -> list[Result]:
+    """Eigenvalues of each square Jacobian, after ``batch`` leading batch axes."""
+    out = []
+    for r in results:
+        if r.quantity != "grad":
+            continue
+        if r.array.ndim - batch != 2 or r.array.shape[-1] != r.array.shape[-2]:
+            raise ConfigError(
+                "diff.eigenvalues",
+                f"needs square Jacobians, but the one for {r.wrt!r} has shape "
+                f"{r.array.shape[batch:]}; set diff.eigenvalues=false.",
+            )
+        matrix = r.array.astype(np.float64)
+        if not np.isfinite(matrix).all():  # flagged as nonfinite; NaN eigenvalues
+            eig = np.full(matrix.shape[:-1], np.nan, dtype=complex)
+            out.append(Result("eigenvalue_real", r.wrt, r.output, eig.real))
+            out.append(Result("eigenvalue_imag", r.wrt, r.output, eig.imag))
+            continue
+        eig = np.linalg.eigvals(matrix)
+        order = np.lexsort((-eig.imag, -eig.real), axis=-1)
+        eig = np.take_along_axis(eig, order, axis=-1)
+        out.append(Result("eigenvalue_real", r.wrt, r.output, eig.real))
+        out.append(Result("eigenvalue_imag", r.wrt, r.output, eig.imag))
+    return out

@@ -1,0 +1,166 @@
+"""Step 1 of a run: a config becomes one validated, typed spec.
+
+The schema (:mod:`runner.schema`) defines every option once: kinds, modes, defaults
+and types. :func:`to_spec` checks a plain config against it, and adds the checks a
+type cannot express (the seed's range, the output formats, sweep settings), so a
+mistake gets the same one-line error whether the config was composed by Hydra or
+written in Python. Everything downstream takes the spec, never a dict.
+
+Example:
+    >>> spec = to_spec({"model": {"_target_": "models.tutorial.linear"},
+    ...                 "inputs": [2.0, 1.0], "diff": {"kind": "grad"}})
+    >>> spec.diff.kind, spec.inputs, is_swept(spec)
+    (<Kind.grad: 'grad'>, [2.0, 1.0], False)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .errors import ConfigError
+from .schema import DiffConfig, ExperimentConfig, OutputConfig, SweepConfig, validated
+from .tables import FORMATS
+
+__all__ = ["DiffSpec", "Spec", "check_diff", "is_swept", "to_spec"]
+
+#: What to differentiate: the schema's ``diff`` node (see :func:`check_diff`).
+DiffSpec = DiffConfig
+
+#: The validated experiment: the schema's dataclasses, built by :func:`to_spec`.
+Spec = ExperimentConfig
+
+
+def to_spec(plain: dict[str, Any]) -> Spec:
+    """Validate an experiment (plain containers, no ``hydra`` key) into a spec.
+
+    Args:
+        plain: the experiment, e.g. :func:`runner.job.to_plain` of a composed
+            config, or a dict written in Python.
+
+    Returns:
+        The experiment as the schema's dataclasses (see
+        :func:`runner.schema.validated`), checked.
+
+    Raises:
+        ConfigError: naming the first key at fault.
+
+    Example:
+        >>> to_spec({"seed": -1})
+        Traceback (most recent call last):
+        ...
+        runner.errors.ConfigError: seed: expected an int in 0..4294967295, ...
+    """
+    spec = validated(plain)
+    _check_tol(spec.diff.check_tol)
+    _check_seed(spec.seed)
+    _check_output(spec.output)
+    if is_swept(spec):
+        _refuse_check_in_sweep(spec.diff)
+    return spec
+
+
+def check_diff(diff: DiffSpec | dict[str, Any]) -> DiffSpec:
+    """Validate a ``diff`` node built in Python, as :func:`to_spec` validates it.
+
+    Args:
+        diff: a :class:`DiffSpec` (whose ``kind`` and ``mode`` may be strings) or
+            the node as a dict.
+
+    Returns:
+        A new :class:`DiffSpec` with ``Kind`` and ``Mode`` members.
+
+    Raises:
+        ConfigError: naming ``diff.<key>``.
+
+    Example:
+        >>> check_diff(DiffSpec(kind="jacobian", mode="forward")).mode
+        <Mode.forward: 'forward'>
+        >>> check_diff(DiffSpec(kind="grda"))
+        Traceback (most recent call last):
+        ...
+        runner.errors.ConfigError: diff.kind: expected one of grad, vector_grad, ...
+    """
+    if isinstance(diff, DiffConfig):
+        diff = {f.name: getattr(diff, f.name) for f in dataclasses.fields(diff)}
+    checked = validated({"diff": diff}).diff
+    _check_tol(checked.check_tol)
+    return checked
+
+
+def is_swept(spec: Spec) -> bool:
+    """Whether ``spec`` has a vectorized sweep: values under ``sweep.inputs`` or
+    ``sweep.model`` (an empty ``sweep`` block, the default, runs one point).
+
+    Raises:
+        ConfigError: a ``sweep`` block that sets ``mode`` or ``chunk_size`` but
+            sweeps nothing.
+
+    Example:
+        >>> is_swept(to_spec({"sweep": {"inputs": {"0": [1.0, 2.0]}}}))
+        True
+    """
+    sweep = spec.sweep
+    if sweep is None:
+        return False
+    if sweep.inputs or sweep.model:
+        return True
+    default = SweepConfig()
+    if sweep.mode != default.mode or sweep.chunk_size != default.chunk_size:
+        raise ConfigError(
+            "sweep",
+            "sets mode or chunk_size but sweeps nothing; add values under "
+            "sweep.inputs.<i> or sweep.model.<path>, or drop those settings.",
+        )
+    return False
+
+
+def _check_tol(tol: float | None) -> None:
+    if tol is not None and not tol >= 0:
+        raise ConfigError(
+            "diff.check_tol",
+            f"expected a non-negative number or null, received {tol!r}; e.g. "
+            f"diff.check_tol=1e-4.",
+        )
+
+
+def _check_seed(seed: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        why = (
+            f" (JAX keeps 32 bits of a seed: {seed} would repeat seed {seed % 2**32})"
+            if isinstance(seed, int) and not isinstance(seed, bool)
+            else ""
+        )
+        raise ConfigError(
+            "seed",
+            f"expected an int in 0..{2**32 - 1}, received {seed!r}{why}; e.g. seed=0.",
+        )
+
+
+def _check_output(output: OutputConfig) -> None:
+    formats = output.formats
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ConfigError(
+            "output.formats",
+            f"expected a non-empty list of {', '.join(FORMATS)}, received {formats}.",
+        )
+    precision = output.precision
+    if precision is not None and (
+        isinstance(precision, bool) or not isinstance(precision, int) or precision < 1
+    ):
+        raise ConfigError(
+            "output.precision",
+            f"expected a positive int (significant digits) or null, received "
+            f"{precision!r}; e.g. output.precision=6.",
+        )
+
+
+def _refuse_check_in_sweep(diff: DiffSpec) -> None:
+    if diff.check or diff.check_tol is not None:
+        raise ConfigError(
+            "diff.check",
+            "finite-difference checks do not run inside a sweep block; check one "
+            "point, run the points as a -m sweep, or set diff.check=false and "
+            "diff.check_tol=null.",
+        )
