@@ -46,6 +46,7 @@ def read_table(path: Path) -> pd.DataFrame:
         {'quantity': 'grad', 'wrt': '', 'shape': '2', 'index': 1, 'value': 0.5}
     """
     import pandas as pd
+    from pandas.api.types import is_numeric_dtype
 
     path = Path(path)
     if path.suffix == ".parquet":
@@ -59,16 +60,21 @@ def read_table(path: Path) -> pd.DataFrame:
             f"or the directory of a run or sweep."
         )
     for column in frame.columns:
+        if column in ("job", "index") and is_numeric_dtype(frame[column]):
+            continue
         if column in TEXT_COLUMNS:
             frame[column] = frame[column].fillna("")
-        elif frame[column].dtype == object:  # numbers where every cell is one
-            cells = frame[column].replace("", None)
-            try:
-                frame[column] = pd.to_numeric(cells)
+        elif not is_numeric_dtype(frame[column]):  # numbers where every cell is one
+            try:  # float() also reads the nan and inf that CSV holds
+                frame[column] = pd.to_numeric(
+                    [np.nan if c in ("", None) else float(c) for c in frame[column]]
+                )
             except (TypeError, ValueError):
                 pass
-    if "index" in frame and frame["index"].notna().all():
-        frame["index"] = frame["index"].astype(np.int64)
+    for column in ("job", "index"):
+        numeric = column in frame and is_numeric_dtype(frame[column])
+        if numeric and (frame[column] % 1 == 0).all():
+            frame[column] = frame[column].astype(np.int64)
     return frame
 
 

@@ -9,6 +9,8 @@ import sys
 import pandas as pd
 import pytest
 
+from runner.tables import COLUMNS
+
 from ..conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -32,7 +34,7 @@ def test_main_job_prints_the_tutorial_jacobian(tmp_path):
                  "0.84147096", "2.5244129", "aux"):  # fmt: skip
         assert text in proc.stdout, (text, proc.stdout)
     table = pd.read_csv(tmp_path / "results.csv", keep_default_na=False)
-    assert list(table.columns) == ["quantity", "wrt", "output", "index", "value"]
+    assert tuple(table.columns) == COLUMNS
     assert set(table["quantity"]) == {"grad", "value", "aux"}
     assert (tmp_path / "results.parquet").exists()
     assert (tmp_path / ".hydra" / "config.yaml").exists()
