@@ -36,7 +36,7 @@ def test_sweep_equals_pointwise_runs_and_raw_vmap(chunk_size):
     )
     grads = cols["value"][cols["quantity"] == "grad"].reshape(len(ys), -1)
     np.testing.assert_allclose(grads, np.asarray(raw).reshape(len(ys), -1), rtol=1e-6)
-    assert cols["inputs.1"][0] == "[10.0,5.0]"
+    assert [cols["inputs.1[0]"][0], cols["inputs.1[1]"][0]] == [10.0, 5.0]
     assert sorted(set(cols["job"].tolist())) == list(range(len(ys)))
 
 
