@@ -335,7 +335,8 @@ def compare_tables(
 
     Returns:
         Empty when the tables agree; otherwise at most 20 lines, e.g. ``row 3
-        [quantity=grad wrt=arg0 index=(1, 1)]: value expected -0.064, got -0.056``.
+        [quantity=grad wrt=arg0 shape=2,2 index=3]: value expected -0.064, got
+        -0.056``.
 
     Example:
         >>> import pandas as pd

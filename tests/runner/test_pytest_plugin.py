@@ -66,7 +66,7 @@ def test_a_changed_model_fails_with_a_diff_and_force_regen_rewrites(pytester):
         [
             "experiment 'fhn' differs from its golden *fhn.csv (rtol 1e-05, atol "
             "1e-06):",
-            "row 3 [quantity=grad wrt=arg0 index=(1, 1)]: value expected -0.064, "
+            "row 3 [quantity=grad wrt=arg0 shape=2,2 index=3]: value expected -0.064, "
             "got -0.048 (diff 0.016)",
             "*--force-regen*",
         ]
