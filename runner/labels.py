@@ -50,33 +50,29 @@ def label(plan: Plan, out: Any, batch: int = 0) -> list[Result]:
 
     Args:
         plan: the plan whose derivative ran.
-        out: its output (``return_value=True``), or that output with ``batch``
+        out: its output ``(grads by position, value, aux)``, possibly with ``batch``
             leading batch axes (from ``jax.vmap``).
         batch: the number of leading batch axes.
 
     Returns:
         The gradients, then the value, aux, eigenvalues and residual asked for.
     """
-    diff, positions, argnums = plan.diff, plan.positions, plan.argnums
-    has_vars = bool(plan.names)
-    grads, value, aux = _split_outputs(out, diff.has_aux)
-    per_position = _ungroup(grads, has_vars, argnums)
+    grads, value, aux = out
+    diff, positions = plan.diff, plan.positions
     if diff.kind in JACOBIAN_KINDS and not jax.tree_util.treedef_is_leaf(
         jax.tree_util.tree_structure(value)
     ):
-        blocks = _output_major(grads, value, positions, has_vars, argnums)
+        blocks = _output_major(grads, value, positions)
     elif diff.kind == Kind.hessian:  # rows by the first position, then by the second
         blocks = [
             (f"{row},{col}", block)
-            for pos_k, row_k in zip(positions, per_position)
+            for pos_k, row_k in zip(positions, grads)
             for row, line in _entries(pos_k, row_k)
-            for pos_m, cell in zip(positions, _ungroup(line, has_vars, argnums))
+            for pos_m, cell in zip(positions, line)
             for col, block in _entries(pos_m, cell)
         ]
-    else:
-        blocks = [
-            pair for pos, g in zip(positions, per_position) for pair in _entries(pos, g)
-        ]
+    else:  # one output: JAX's tuple over positions
+        blocks = [pair for pos, g in zip(positions, grads) for pair in _entries(pos, g)]
     results = [r for wrt, g in blocks for r in _leaves("grad", wrt, g)]
     if diff.return_value:
         results += _leaves("value", "", value)
@@ -90,32 +86,17 @@ def label(plan: Plan, out: Any, batch: int = 0) -> list[Result]:
 
 
 def _output_major(
-    grads: Any, value: Any, positions: list[Any], has_vars: bool, argnums: Any
+    grads: Any, value: Any, positions: list[Any]
 ) -> list[tuple[str, Any]]:
     """Jacobians of a structured output: JAX nests positions inside output leaves."""
     treedef = jax.tree_util.tree_structure(value)
     by_wrt: dict[str, list[Any]] = {}
-    for tree in treedef.flatten_up_to(grads):
-        for pos, g in zip(positions, _ungroup(tree, has_vars, argnums)):
+    for per_position in treedef.flatten_up_to(grads):
+        for pos, g in zip(positions, per_position):
             for wrt, block in _entries(pos, g):
                 by_wrt.setdefault(wrt, []).append(block)
     # Each wrt gets a tree shaped like the output, so rows say which output it is.
     return [(wrt, treedef.unflatten(blocks)) for wrt, blocks in by_wrt.items()]
-
-
-def _split_outputs(out: Any, has_aux: bool) -> tuple[Any, Any, Any]:
-    """``(grads, value, aux)`` of a derivative built with ``return_value=True``."""
-    return out if has_aux else (out[0], out[1], None)
-
-
-def _ungroup(grads: Any, has_vars: bool, argnums: Any) -> tuple[Any, ...]:
-    """Undo the return table's grouping: one entry per differentiated position."""
-    if has_vars and argnums is not None:
-        var_part, arg_part = grads
-        return (var_part, *((arg_part,) if isinstance(argnums, int) else arg_part))
-    if has_vars or isinstance(argnums, int):
-        return (grads,)
-    return tuple(grads)
 
 
 def _entries(position: Any, tree: Any) -> list[tuple[str, Any]]:

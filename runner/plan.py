@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 import runner.core as bm
+from runner.core._autograd import per_position  # the core's entry point by position
 
 from .errors import ConfigError, ModelError, RunnerError
 from .schema import Kind
@@ -59,7 +60,9 @@ class Plan:
         argnums: the differentiated argument positions, as given to the core.
         names: the table names of the differentiated Arrays (``grad_vars``).
         variables: those Arrays, in the order of ``names``.
-        derivative: the ``runner.core`` transform, with ``return_value=True``.
+        derivative: the ``runner.core`` transform, returning its gradients per
+            differentiated position (in :attr:`positions` order), its value and
+            its aux (``runner.core._autograd.per_position``).
     """
 
     diff: DiffSpec
@@ -110,9 +113,9 @@ def make_plan(
     Example:
         >>> from models.tutorial import linear
         >>> plan = make_plan(linear, [2.0, 1.0], DiffSpec())
-        >>> grads, value = call(plan.derivative, *plan.inputs)
-        >>> float(grads), float(value)
-        (2.0, 5.0)
+        >>> grads, value, aux = call(plan.derivative, *plan.inputs)
+        >>> [float(g) for g in grads], float(value), aux
+        ([2.0], 5.0, None)
     """
     diff = check_diff(diff)
     target = _resolve_method(model, method)
@@ -122,14 +125,14 @@ def make_plan(
     arrays = check_inputs(target, name, inputs, argnums)
     key = "model" if method is None else "method"
     options = {"mode": diff.mode.value} if diff.kind == Kind.jacobian else {}
-    derivative = getattr(bm, diff.kind.value)(
+    transform = getattr(bm, diff.kind.value)(
         checked_output(target, key, name, diff.kind.value, diff.has_aux),
         grad_vars=grad_vars,
         argnums=argnums,
         has_aux=diff.has_aux,
-        return_value=True,  # the value's structure labels structured Jacobians
         **options,
     )
+    derivative = per_position(transform)  # (grads by position, value, aux)
     if grad_vars is None:
         variables = []
     elif isinstance(grad_vars, dict):

@@ -48,8 +48,6 @@ from ._state import (
 
 __all__ = ["grad", "hessian", "jacfwd", "jacobian", "jacrev", "vector_grad"]
 
-_KINDS = ("grad", "vector_grad", "jacrev", "jacfwd", "hessian")
-
 
 # -- the engine --------------------------------------------------------------------
 def _owner_arrays(func: Any) -> list[Array]:
@@ -144,6 +142,13 @@ class _Transform:
         return out, (out, aux, written)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        grads, value, aux, var_values, args = self._run(args, kwargs)
+        grads = self._regroup(grads, value, var_values, args)
+        return _assemble(self, grads, value, aux)
+
+    def _run(self, args: tuple, kwargs: dict) -> tuple[Any, Any, Any, Any, tuple]:
+        """Apply the JAX transform and write state back; return JAX's gradients
+        (per differentiated position), the value, the aux, and the primals."""
         args = tuple(a.value if isinstance(a, Array) else unwrap(a) for a in args)
         _check_nargs(self.name, self.arg_tuple, len(args))
         var_values = None
@@ -165,8 +170,7 @@ class _Transform:
                 _record_write(array)
             array._value = new
         self._written = []
-        grads = self._regroup(grads, value, var_values, args)
-        return _assemble(self, grads, value, aux)
+        return grads, value, aux, var_values, args
 
     def _regroup(self, grads: Any, value: Any, var_values: Any, args: tuple) -> Any:
         """Group JAX's per-position results into ``V``, ``A`` or ``(V, A)``.
@@ -211,6 +215,42 @@ class _Transform:
         names += [f"argument {a} (argnums)" for a in self.arg_tuple]
         values = [a.value for a in self.vars] + [args[a] for a in self.arg_tuple]
         _check_inexact(self.name, names, values)
+
+
+class _PerPosition:
+    """A transform that returns ``(grads, value, aux)`` before the return table.
+
+    ``grads`` is JAX's own layout: for ``grad`` and ``vector_grad`` a tuple with one
+    entry per differentiated position (the ``grad_vars`` container first, then each
+    ``argnums`` entry); for Jacobians that tuple at every leaf of the output; for
+    ``hessian``, at every leaf of the output, a tuple over positions whose entries
+    hold that tuple again at every leaf of their position. Private: the runner's
+    app layer labels results by position with it, and nothing is regrouped.
+    """
+
+    def __init__(self, transform: _Transform) -> None:
+        self.transform = transform
+
+    def known_states(self) -> list[Array]:
+        return self.transform.known_states()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, Any, Any]:
+        grads, value, aux, _, _ = self.transform._run(args, kwargs)
+        return grads, value, aux
+
+
+def per_position(transform: Any) -> _PerPosition:
+    """``transform`` (made by :func:`grad`, :func:`jacobian`, ...) returning its
+    gradients per differentiated position, its value and its aux (see
+    :class:`_PerPosition`); private to the package and its app layer.
+
+    Example:
+        >>> f = per_position(jacrev(lambda x, y: x * y, argnums=(0, 1)))
+        >>> grads, value, aux = f(2.0, 3.0)
+        >>> [float(g) for g in grads], float(value), aux
+        ([3.0, 2.0], 6.0, None)
+    """
+    return _PerPosition(transform)
 
 
 def _assemble(t: _Transform, grads: Any, value: Any, aux: Any) -> Any:
