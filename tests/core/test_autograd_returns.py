@@ -327,3 +327,31 @@ def test_grad_of_grad_is_the_second_derivative():
     second = bm.grad(bm.grad(lambda x: x**3 * bm.sin(x)))(x)
     closed = 6 * x * np.sin(x) + 6 * x**2 * np.cos(x) - x**3 * np.sin(x)
     np.testing.assert_allclose(second, closed, rtol=1e-5)
+
+
+# -- the private entry point by position ------------------------------------------
+@pytest.mark.parametrize("kind", ["grad", "vector_grad", "jacrev", "jacfwd"])
+def test_per_position_gives_jax_gradients_of_each_position(kind):
+    """``per_position`` returns one entry per position: ``V``'s container, then each
+    argument, each equal to JAX's derivative of the twin by that position alone."""
+    from runner.core._autograd import per_position
+
+    scalar = kind in SCALAR_KINDS
+    model = Model(scalar=scalar, has_aux=True)
+    transform = getattr(bm, kind)(model, grad_vars={"w": model.w}, argnums=(0, 1),
+                                  has_aux=True)  # fmt: skip
+    grads, value, aux = per_position(transform)(X0, Y0)
+    assert isinstance(grads, tuple) and len(grads) == 3
+
+    def f(w, x, y):
+        out = twin(w, B0, x, y, scalar)
+        return out.sum() if kind == "vector_grad" else out
+
+    jax_kind = {"grad": jax.grad, "vector_grad": jax.grad}.get(kind, jax.jacrev)
+    expected = jax_kind(f, argnums=(0, 1, 2))(W0, X0, Y0)
+    np.testing.assert_allclose(grads[0]["w"], expected[0], rtol=1e-6)
+    np.testing.assert_allclose(grads[1], expected[1], rtol=1e-6)
+    np.testing.assert_allclose(grads[2], expected[2], rtol=1e-6)
+    np.testing.assert_allclose(value, twin(W0, B0, X0, Y0, scalar), rtol=1e-6)
+    np.testing.assert_allclose(aux["mid"], twin_aux(W0, B0, X0, Y0)["mid"], rtol=1e-6)
+    assert float(model.calls.value) == 1.0  # state written back as by the transform
