@@ -1,7 +1,7 @@
 """The experiment as a plain function: model, inputs and derivative in, a table out.
 
 Nothing here knows Hydra: :func:`run_experiment` takes Python objects and returns a
-tidy ``pandas.DataFrame`` with one row per scalar (columns in :data:`COLUMNS`).
+tidy ``pandas.DataFrame`` with one row per scalar (:data:`runner.tables.COLUMNS`).
 :func:`compute` is the pipeline after the model and inputs are built, one step per
 module: the plan (:mod:`runner.plan`), the core's result, named results
 (:mod:`runner.labels`), then the numerical checks (:mod:`runner.checks`).
@@ -21,13 +21,13 @@ from .labels import Result, label
 from .plan import Plan, call, make_plan
 from .spec import DiffSpec
 from .stability import solve_fixed_point
-from .tables import COLUMNS, to_columns, to_frame  # re-exported: the table schema
+from .tables import to_frame
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["COLUMNS", "DiffSpec", "Plan", "Result", "call", "compute", "make_plan",
-           "run_experiment", "to_columns", "to_frame"]  # fmt: skip
+__all__ = ["DiffSpec", "Plan", "Result", "call", "compute", "make_plan",
+           "run_experiment"]  # fmt: skip
 
 
 def run_experiment(
@@ -43,7 +43,7 @@ def run_experiment(
             ``model`` itself.
 
     Returns:
-        A DataFrame with the columns of :data:`COLUMNS`.
+        A DataFrame with the columns of :data:`runner.tables.COLUMNS`.
 
     Raises:
         ConfigError: a spec that does not fit the model or inputs, naming the key.

@@ -13,9 +13,10 @@ import runner.core as bm
 from models import tutorial
 from models.tutorial import F3, F, f1, linear, quadratic_form
 from runner.errors import ConfigError, ModelError
-from runner.experiment import COLUMNS, DiffSpec, compute, run_experiment
+from runner.experiment import DiffSpec, compute, run_experiment
 from runner.job import run_job, to_plain
 from runner.pytest_plugin import compose_experiment
+from runner.tables import COLUMNS
 
 X = [1.0, 2.0, 3.0]
 Y = [10.0, 5.0]
