@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import jax.numpy as jnp
 
-from .checks import check_derivatives, nonfinite_rows, problem_for
+from .checks import check_derivatives, problem_for
 from .compiled import cached_call, structure_key
 from .labels import Result, label
+from .nonfinite import nonfinite_rows
 from .plan import Plan, call, make_plan
 from .spec import DiffSpec
 from .stability import solve_fixed_point

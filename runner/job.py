@@ -14,7 +14,6 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -27,10 +26,10 @@ from rich.console import Console
 import runner.core as bm
 
 from .build import allowed_prefixes, build_inputs, build_model
-from .checks import describe_nonfinite, raise_on_nonfinite
 from .compile_cache import use_compile_cache
 from .errors import CheckError, RunnerError
 from .experiment import Result, compute
+from .nonfinite import describe_nonfinite, raise_on_nonfinite
 from .record import read_run, write_run
 from .schema import SweepConfig
 from .spec import DiffSpec, Spec, is_swept, to_spec
@@ -169,16 +168,13 @@ def _plot(
     title: str,
     plain: dict[str, Any],
     record: dict[str, Any],
-    draw: Callable[..., Any] | None = None,
 ) -> None:
-    """Draw ``results.png`` (with ``draw``, default :func:`runner.plots.
-    plot_results`); a failure is a warning (kept in ``run.json``)."""
+    """Draw ``results.png``; a failure is a warning (kept in ``run.json``)."""
     try:
-        if draw is None:
-            from .plots import plot_results as draw  # matplotlib only to plot
+        from .plots import plot_results  # matplotlib is loaded only to plot
 
         kind = (plain.get("diff") or {}).get("kind")
-        draw(results, output_dir / "results.png", title=title, kind=kind)
+        plot_results(results, output_dir / "results.png", title=title, kind=kind)
     except Exception as err:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
@@ -192,7 +188,6 @@ def run_job(
     title: str = "experiment",
     console: Console | None = None,
     sweep_id: str | None = None,
-    draw: Callable[..., Any] | None = None,
 ) -> int:
     """Run one experiment and write ``results.*`` and ``run.json`` to ``output_dir``.
 
@@ -208,8 +203,6 @@ def run_job(
         sweep_id: the id of the ``-m`` sweep this job belongs to (recorded in
             ``run.json``, so that only this sweep's jobs are gathered); None for a
             single run.
-        draw: draws ``results.png`` as :func:`runner.plots.plot_results` does
-            (e.g. :meth:`runner.plot_worker.PlotWorker.draw`); None: that function.
 
     Returns:
         0 on success, 1 on a failure (recorded in ``run.json`` and printed as one
@@ -254,7 +247,7 @@ def run_job(
               f"choose a writable directory.", file=sys.stderr)  # fmt: skip
         return 1
     try:
-        results, table = _compute_and_write(plain, output_dir, title, record, draw)
+        results, table = _compute_and_write(plain, output_dir, title, record)
         record.update(status="ok", rows=len(table["value"]))
         record["seconds"] = round(time.perf_counter() - start, 3)
         write_run(output_dir, record)
@@ -275,11 +268,7 @@ def run_job(
 
 
 def _compute_and_write(
-    plain: dict[str, Any],
-    output_dir: Path,
-    title: str,
-    record: dict[str, Any],
-    draw: Callable[..., Any] | None = None,
+    plain: dict[str, Any], output_dir: Path, title: str, record: dict[str, Any]
 ) -> tuple[list[Result], dict[str, Any]]:
     """Compute the job's results, write its tables and draw its plot."""
     spec = to_spec(plain)
@@ -303,7 +292,7 @@ def _compute_and_write(
                   file=sys.stderr)  # fmt: skip
     if output.plots:
         if results:
-            _plot(results, output_dir, title, plain, record, draw)
+            _plot(results, output_dir, title, plain, record)
         else:  # a vectorized sweep: one plot, as for -m sweeps
             import pandas as pd
 

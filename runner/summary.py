@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .checks import describe_nonfinite
 from .experiment import Result
+from .nonfinite import describe_nonfinite
 from .stability import FIXED_POINT_TOL, is_fixed_point
 
 __all__ = ["print_summary", "save_summary", "stability_lines"]
