@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,10 +10,8 @@ import pytest
 import runner.core as bm
 from models import tutorial
 from models.tutorial import F3, F, f1, linear, quadratic_form
-from runner.errors import ConfigError, ModelError
+from runner.errors import ConfigError
 from runner.experiment import DiffSpec, compute, run_experiment
-from runner.job import run_job, to_plain
-from runner.pytest_plugin import compose_experiment
 from runner.tables import COLUMNS
 
 X = [1.0, 2.0, 3.0]
@@ -154,36 +150,3 @@ def test_unknown_mode_names_its_key():
     with pytest.raises(ConfigError) as err:
         compute(f1, [X, Y], DiffSpec(kind="jacobian", has_aux=True, mode="sideways"))
     assert err.value.key == "diff.mode"
-
-
-def test_a_models_own_error_mentioning_argnums_is_blamed_on_the_model():
-    def model(x):
-        raise ValueError("argnums of my lookup table must be sorted")
-
-    with pytest.raises(ModelError) as err:
-        compute(model, [[1.0, 2.0]], DiffSpec(kind="jacobian"))
-    assert err.value.key == "model"
-    assert "the model raised ValueError: argnums of my lookup table" in str(err.value)
-
-
-@pytest.mark.parametrize(
-    ("override", "mistake"),
-    [
-        ("diff.check_tol=-1", {"diff": {"check_tol": -1}}),
-        ("+output.precison=3", {"output": {"precison": 3}}),
-        ("diff.argnums=5", {"diff": {"argnums": 5}}),
-        ("seed=-1", {"seed": -1}),
-    ],
-)
-def test_a_mistake_gets_one_error_whichever_path(tmp_path, override, mistake):
-    """``run_job`` of a plain dict validates as the command line's composed config."""
-    composed = compose_experiment("grad", overrides=[override, "output.plots=false"])
-    plain = to_plain(compose_experiment("grad", overrides=["output.plots=false"]))
-    for key, value in mistake.items():
-        plain[key] = {**plain[key], **value} if isinstance(value, dict) else value
-    assert run_job(composed, tmp_path / "cli") == 1
-    assert run_job(plain, tmp_path / "dict") == 1
-    cli = json.loads((tmp_path / "cli" / "run.json").read_text())
-    python = json.loads((tmp_path / "dict" / "run.json").read_text())
-    assert cli["error"] == python["error"]
-    assert (cli["error_type"], python["error_type"]) == ("ConfigError", "ConfigError")

@@ -1,0 +1,37 @@
+"""The plan: resolved once; failures sorted by type, never by message text."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.tutorial import F3, linear
+from runner.errors import ConfigError, ModelError
+from runner.experiment import compute
+from runner.plan import call, make_plan
+from runner.spec import DiffSpec
+
+
+def test_a_models_own_error_mentioning_argnums_is_blamed_on_the_model():
+    def model(x):
+        raise ValueError("argnums of my lookup table must be sorted")
+
+    with pytest.raises(ModelError) as err:
+        compute(model, [[1.0, 2.0]], DiffSpec(kind="jacobian"))
+    assert err.value.key == "model"
+    assert "the model raised ValueError: argnums of my lookup table" in str(err.value)
+
+
+def test_core_argument_errors_get_their_config_key():
+    plan = make_plan(linear, [2.0, 1.0], DiffSpec(argnums=[0, 1]))
+    with pytest.raises(ConfigError) as err:
+        call(plan.derivative, 2.0)  # argnums 1 needs a second input
+    assert err.value.key == "diff.argnums"
+
+
+def test_the_plan_resolves_positions_once():
+    model = F3(name="f")
+    spec = DiffSpec(kind="hessian", grad_vars=["a"], argnums=[0, 1])
+    plan = make_plan(model, [1.0, 2.0], spec)
+    assert plan.positions == [["a"], "arg0", "arg1"]
+    assert plan.arg_positions == [0, 1] and plan.names == ["a"]
+    assert plan.variables[0] is model.a and plan.target is model

@@ -1,0 +1,56 @@
+"""The validated spec: one definition (the schema), one error whichever the path."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from runner.errors import ConfigError
+from runner.job import run_job, to_plain
+from runner.pytest_plugin import compose_experiment
+from runner.schema import Kind, Mode
+from runner.spec import DiffSpec, check_diff, is_swept, to_spec
+
+
+@pytest.mark.parametrize(
+    ("override", "mistake"),
+    [
+        ("diff.check_tol=-1", {"diff": {"check_tol": -1}}),
+        ("+output.precison=3", {"output": {"precison": 3}}),
+        ("diff.argnums=5", {"diff": {"argnums": 5}}),
+        ("seed=-1", {"seed": -1}),
+    ],
+)
+def test_a_mistake_gets_one_error_whichever_path(tmp_path, override, mistake):
+    """``run_job`` of a plain dict validates as the command line's composed config."""
+    composed = compose_experiment("grad", overrides=[override, "output.plots=false"])
+    plain = to_plain(compose_experiment("grad", overrides=["output.plots=false"]))
+    for key, value in mistake.items():
+        plain[key] = {**plain[key], **value} if isinstance(value, dict) else value
+    assert run_job(composed, tmp_path / "cli") == 1
+    assert run_job(plain, tmp_path / "dict") == 1
+    cli = json.loads((tmp_path / "cli" / "run.json").read_text())
+    python = json.loads((tmp_path / "dict" / "run.json").read_text())
+    assert cli["error"] == python["error"]
+    assert (cli["error_type"], python["error_type"]) == ("ConfigError", "ConfigError")
+
+
+def test_kinds_and_modes_come_from_the_schema():
+    for kind in Kind:
+        assert check_diff(DiffSpec(kind=kind.value)).kind is kind
+    for mode in Mode:
+        assert check_diff({"kind": "jacobian", "mode": mode.value}).mode is mode
+    with pytest.raises(ConfigError, match="diff.kind: expected one of grad, "):
+        check_diff(DiffSpec(kind="jacobain"))
+
+
+def test_values_are_converted_as_composition_converts_them():
+    spec = to_spec({"seed": "3", "diff": {"check_tol": 1, "has_aux": "true"}})
+    assert (spec.seed, spec.diff.check_tol, spec.diff.has_aux) == (3, 1.0, True)
+
+
+def test_a_sweep_block_that_sweeps_nothing_is_refused_when_it_sets_options():
+    assert not is_swept(to_spec({}))
+    with pytest.raises(ConfigError, match="^sweep: sets mode or chunk_size"):
+        is_swept(to_spec({"sweep": {"chunk_size": 8}}))
