@@ -27,14 +27,14 @@ import runner.core as bm
 
 from .build import allowed_prefixes, build_inputs, build_model
 from .compile_cache import use_compile_cache
-from .errors import CheckError, RunnerError
+from .errors import CheckError, ConfigError, RunnerError
 from .experiment import Result, compute
 from .nonfinite import describe_nonfinite, raise_on_nonfinite
 from .record import read_run, write_run
 from .schema import SweepConfig
 from .spec import DiffSpec, Spec, is_swept, to_spec
 from .summary import print_summary, save_summary
-from .tables import FORMATS, to_columns, write_tables
+from .tables import to_columns, write_tables
 
 __all__ = ["execute", "run_job", "to_plain", "versions"]
 
@@ -166,14 +166,13 @@ def _plot(
     results: list[Result],
     output_dir: Path,
     title: str,
-    plain: dict[str, Any],
+    kind: str,
     record: dict[str, Any],
 ) -> None:
     """Draw ``results.png``; a failure is a warning (kept in ``run.json``)."""
     try:
         from .plots import plot_results  # matplotlib is loaded only to plot
 
-        kind = (plain.get("diff") or {}).get("kind")
         plot_results(results, output_dir / "results.png", title=title, kind=kind)
     except Exception as err:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
@@ -217,7 +216,11 @@ def run_job(
         (0, ['results.csv', 'results.parquet', 'results.png', 'run.json'])
     """
     plain = to_plain(cfg)
-    output = plain.get("output") or {}
+    try:  # the one validation, whether cfg was composed or written in Python
+        spec, invalid = to_spec(plain), None
+    except ConfigError as err:
+        spec, invalid = to_spec({}), err  # recorded below as the job's failure
+    output = spec.output
     output_dir = Path(output_dir)
     hashed = {k: v for k, v in plain.items() if k != "resume"}  # same result either way
     encoded = json.dumps(hashed, sort_keys=True, default=str).encode()
@@ -230,9 +233,8 @@ def run_job(
     }
     if sweep_id is not None:
         record["sweep_id"] = sweep_id
-    formats = output.get("formats", FORMATS)
-    if plain.get("resume") and _complete(
-        output_dir, record["config_hash"], formats, sweep_id
+    if spec.resume and _complete(
+        output_dir, record["config_hash"], output.formats, sweep_id
     ):
         print(f"resume: skipped, {output_dir} already holds this config's result "
               f"(run.json ok, config_hash {record['config_hash'][:12]}).")  # fmt: skip
@@ -247,13 +249,15 @@ def run_job(
               f"choose a writable directory.", file=sys.stderr)  # fmt: skip
         return 1
     try:
-        results, table = _compute_and_write(plain, output_dir, title, record)
+        if invalid is not None:
+            raise invalid
+        results, table = _compute_and_write(spec, output_dir, title, record)
         record.update(status="ok", rows=len(table["value"]))
         record["seconds"] = round(time.perf_counter() - start, 3)
         write_run(output_dir, record)
     except (Exception, SystemExit) as err:  # SystemExit: a model calling sys.exit
         return _fail(err, output_dir, record, start)
-    if output.get("summary", True):
+    if output.summary:
         saved = Console(file=io.StringIO(), record=True, width=100)
         for target in (console or Console(), saved):  # the screen, summary.txt
             if results:
@@ -268,16 +272,18 @@ def run_job(
 
 
 def _compute_and_write(
-    plain: dict[str, Any], output_dir: Path, title: str, record: dict[str, Any]
+    spec: Spec, output_dir: Path, title: str, record: dict[str, Any]
 ) -> tuple[list[Result], dict[str, Any]]:
     """Compute the job's results, write its tables and draw its plot."""
-    spec = to_spec(plain)
     output = spec.output
     if is_swept(spec):
         from .vsweep import describe
 
         results, table = [], _execute_sweep(spec)
-        record["sweep"] = describe(plain["sweep"])
+        sweep = spec.sweep or SweepConfig()
+        record["sweep"] = describe(
+            {"inputs": sweep.inputs, "model": sweep.model, "mode": sweep.mode.value}
+        )
         _nonfinite_in_sweep(table, output.fail_on_nonfinite)
     else:
         results = compute(*_build(spec))
@@ -292,7 +298,7 @@ def _compute_and_write(
                   file=sys.stderr)  # fmt: skip
     if output.plots:
         if results:
-            _plot(results, output_dir, title, plain, record)
+            _plot(results, output_dir, title, spec.diff.kind.value, record)
         else:  # a vectorized sweep: one plot, as for -m sweeps
             import pandas as pd
 
