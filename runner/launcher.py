@@ -186,8 +186,7 @@ def _record_death(
     from hydra.core.utils import JobReturn, JobStatus
     from omegaconf import open_dict
 
-    from .record import read_run, write_run
-    from .sweep import sweep_id
+    from .record import read_run, sweep_id, write_run
 
     cfg = launcher.hydra_context.config_loader.load_sweep_config(
         launcher.config, overrides

@@ -1,7 +1,9 @@
-"""``run.json``: the record of how a job ended, read and written in one place.
+"""The records beside the tables, read and written in one place.
 
-Every job writes it before it computes (``status: running``) and again when it
-ends (``ok`` or ``failed``); a sweep gathers, resumes and reports jobs by it.
+``run.json``: how a job ended. Every job writes it before it computes (``status:
+running``) and again when it ends (``ok`` or ``failed``); a sweep gathers, resumes
+and reports jobs by it. ``sweep.json``: which sweep a multirun directory belongs to
+(its id and the overrides that make its points).
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ import json
 from pathlib import Path
 from typing import Any, TypedDict
 
+from .errors import RunnerError
 from .tables import SCHEMA_VERSION, write_json
 
-__all__ = ["RUN_RECORD", "RunRecord", "read_run", "write_run"]
+__all__ = ["RUN_RECORD", "SWEEP_RECORD", "RunRecord", "read_run", "read_sweep",
+           "sweep_id", "write_run"]  # fmt: skip
 
 RUN_RECORD = "run.json"
+SWEEP_RECORD = "sweep.json"
 
 
 class RunRecord(TypedDict, total=False):
@@ -73,3 +78,53 @@ def write_run(job_dir: Path, record: RunRecord | dict[str, Any]) -> None:
     """
     record.setdefault("schema_version", SCHEMA_VERSION)  # type: ignore[misc]
     write_json(Path(job_dir) / RUN_RECORD, dict(record))
+
+
+def sweep_id(sweep_dir: Path) -> str | None:
+    """The id recorded in ``sweep_dir/sweep.json``, or None if there is none.
+
+    Example:
+        >>> import tempfile
+        >>> from runner.sweep import start_sweep
+        >>> d = Path(tempfile.mkdtemp())
+        >>> sweep_id(d) is None
+        True
+        >>> new = start_sweep(d, ["a=1,2"])
+        >>> sweep_id(d) == new
+        True
+    """
+    record = read_sweep(Path(sweep_dir))
+    return None if record is None else str(record.get("id"))
+
+
+def read_sweep(sweep_dir: Path) -> dict[str, Any] | None:
+    """The ``sweep.json`` of ``sweep_dir``, or None if there is none.
+
+    Raises:
+        RunnerError: it cannot be read or holds no sweep id; names the file.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> read_sweep(d) is None
+        True
+        >>> _ = (d / SWEEP_RECORD).write_text("[]")
+        >>> read_sweep(d)
+        Traceback (most recent call last):
+        ...
+        runner.errors.RunnerError: hydra.sweep.dir: ... holds no sweep id; ...
+    """
+    path = Path(sweep_dir) / SWEEP_RECORD
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        raise RunnerError(
+            f"hydra.sweep.dir: cannot read {path} ({type(err).__name__}: {err}); "
+            f"restore it, or choose a new hydra.sweep.dir."
+        ) from err
+    if not isinstance(record, dict) or "id" not in record:
+        raise RunnerError(f"hydra.sweep.dir: {path} holds no sweep id; restore it, "
+                          f"or choose a new hydra.sweep.dir.")  # fmt: skip
+    return record

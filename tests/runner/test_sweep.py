@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 
 import runner.sweep
 from runner.errors import ConfigError
+from runner.gather import job_table
 from runner.sweep import AggregateSweep, aggregate, main, start_sweep, sweep_id
 from runner.tables import COLUMNS, write_tables
 
@@ -104,7 +105,7 @@ def test_sweep_columns_hold_the_values_each_job_resolved(tmp_path):
         overrides = ["+exp=grad", f"inputs.0={x}", "inputs=[5.0,1.0]", "model=linear",
                      "seed=${inputs.1}", f"compile_cache={cache}"]  # fmt: skip
         _job(tmp_path, num, "ok", overrides, [ROW], config=config)
-    frame = runner.sweep._job(tmp_path / "0", {"status": "ok"})  # one job's columns
+    frame = job_table(tmp_path / "0", {"status": "ok"})  # one job's columns
     assert frame["seed"].tolist() == [1.0]  # an interpolation, resolved
     assert frame["compile_cache"].tolist() == [cache]  # cannot resolve here
     assert frame["inputs.0"].tolist() == [5.0]
