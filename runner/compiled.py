@@ -25,7 +25,8 @@ import runner.core as bm
 __all__ = ["cached_call", "structure_key"]
 
 _PRIMITIVES = (bool, int, float, str, type(None))
-_CACHE: dict[Hashable, Any] = {}  # key -> a compiled program (jax.stages.Compiled)
+#: key -> (module state found while compiling, the program: a jax.stages.Compiled)
+_CACHE: dict[Hashable, Any] = {}
 _MAX_ENTRIES = 64
 
 
@@ -57,8 +58,8 @@ def _arrays(model: Any) -> list[bm.Array]:
 
 
 def _state(model: Any) -> list[bm.Array]:
-    """The Arrays a job's derivative may read or write: the model's (those of a
-    partial's arguments too) and the default random generator."""
+    """The Arrays of a job's model (and of a partial's arguments) and the default
+    random generator; other state is found while compiling (see :func:`_compile`)."""
     roots = [model]
     if isinstance(model, functools.partial):
         roots += [*model.args, *model.keywords.values()]
@@ -81,13 +82,27 @@ def _strong(value: Any) -> Any:
 
 def _compile(
     arrays: list[bm.Array], derivative: Callable[..., Any], values: list, args: list
-) -> Any:
+) -> tuple[list[bm.Array], Any]:
+    """Compile the derivative as a pure function of the values of ``arrays`` and the
+    inputs; return the Arrays found besides ``arrays`` (state its code reaches only
+    while running, e.g. a module's Variable) and the program, which takes them last.
+    """
+    inner = bm.jit(derivative)  # finds, while tracing, every Array the call uses
+    known = {id(a) for a in arrays}
+
     def pure(values: list[Any], *args: Any) -> tuple[Any, list[Any]]:
         with bm.substitute(arrays, values):
-            out = derivative(*args)
+            out = inner(*args)
             return out, [a.value for a in arrays]
 
-    return jax.jit(pure).lower(values, *args).compile()
+    lowered = jax.jit(pure).lower(values, *args)
+    extra = [a for a in inner.known_states() if id(a) not in known]
+    if extra:  # traced with those as constants: again, with them as state
+        found, program = _compile(
+            arrays + extra, derivative, values + [_strong(a.value) for a in extra], args
+        )
+        return extra + found, program
+    return [], lowered.compile()
 
 
 def structure_key(model: Any, inputs: list[Any], spec: Hashable) -> Hashable | None:
@@ -146,11 +161,14 @@ def cached_call(
     arrays = _state(model)
     values = [_strong(a.value) for a in arrays]
     args = [_strong(x) for x in inputs]
-    compiled = _CACHE.get(key)
-    if compiled is None:
-        compiled = _compile(arrays, derivative, values, args)
+    entry = _CACHE.get(key)
+    if entry is None:
+        entry = _compile(arrays, derivative, values, args)
         _evict()
-        _CACHE[key] = compiled
+        _CACHE[key] = entry
+    extra, compiled = entry  # module state, the same for every job
+    arrays = arrays + extra
+    values = values + [_strong(a.value) for a in extra]
     out, new = compiled(values, *args)
     for array, value in zip(arrays, new):
         array.value = value

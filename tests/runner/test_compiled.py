@@ -93,3 +93,25 @@ def test_the_cache_keeps_no_model_alive():
     second = Counted(scale=5.0)  # the program outlives the model it was traced on
     grads = cached_call(key, second, bm.grad(second), [bm.ones(3)])
     np.testing.assert_allclose(grads, [2.5] * 3)  # scale * w / 2
+
+
+STEPS = bm.Variable(bm.zeros(()))  # module state that a model's method writes
+
+
+class Stepping(bm.Base):
+    def __init__(self):
+        super().__init__()
+        self.w = bm.Variable(bm.ones(2))
+
+    def __call__(self, x):
+        STEPS.value = STEPS + 1.0
+        return (self.w * x).sum()
+
+
+def test_state_named_by_a_method_is_written_by_every_job():
+    STEPS.value = bm.zeros(())
+    key = structure_key(Stepping(), [[1.0, 1.0]], ("steps", None))
+    for _ in range(3):
+        model = Stepping()
+        cached_call(key, model, bm.grad(model), [bm.ones(2)])
+    assert float(STEPS.value) == 3.0
