@@ -44,7 +44,6 @@ __all__ = [
     "check_derivatives",
     "finite_differences",
     "problem_for",
-    "restore",
     "snapshot",
 ]
 
@@ -121,7 +120,7 @@ def snapshot(model: Any) -> list[tuple[bm.Array, Any]]:
         model: a ``Base`` object, a function, or a ``functools.partial`` of one.
 
     Returns:
-        ``(array, value)`` pairs, to give back to :func:`restore`.
+        ``(array, value)`` pairs: the state a finite-difference check starts from.
 
     Example:
         >>> from models.tutorial import F
@@ -132,26 +131,6 @@ def snapshot(model: Any) -> list[tuple[bm.Array, Any]]:
     if isinstance(model, functools.partial):
         roots += [*model.args, *model.keywords.values()]
     return [(array, array.value) for _, array in bm.iter_arrays(roots)]
-
-
-def restore(state: Sequence[tuple[bm.Array, Any]]) -> None:
-    """Put back the values recorded by :func:`snapshot`.
-
-    Args:
-        state: ``(array, value)`` pairs.
-
-    Returns:
-        None.
-
-    Example:
-        >>> a = bm.Variable(bm.zeros(1))
-        >>> saved = snapshot([a])
-        >>> a.value = bm.ones(1)
-        >>> restore(saved); a
-        Variable([0.], dtype=float32)
-    """
-    for array, value in state:
-        array.value = value
 
 
 # -- finite differences ------------------------------------------------------------
