@@ -33,7 +33,7 @@ import numpy as np
 import runner.core as bm
 
 from .errors import CheckError
-from .labels import Result
+from .labels import Result, arg_wrt
 from .schema import JACOBIAN_KINDS
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ class _Function:
             base.append(np.asarray(value, np.float64).ravel())
         for i in problem.argnums:
             value = np.asarray(problem.inputs[i])
-            self.positions.add(f"arg{i}", value.shape)
+            self.positions.add(arg_wrt(i), value.shape)
             base.append(np.asarray(value, np.float64).ravel())
         self.z0 = np.concatenate(base) if base else np.zeros(0)
         self.outputs = _Layout()

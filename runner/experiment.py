@@ -17,7 +17,7 @@ import jax.numpy as jnp
 
 from .checks import check_derivatives, problem_for
 from .compiled import cached_call, structure_key
-from .labels import Result, label
+from .labels import Result, arg_wrt, label
 from .nonfinite import nonfinite_rows
 from .plan import Plan, call, make_plan
 from .spec import DiffSpec
@@ -76,7 +76,7 @@ def compute(
         points = list(plan.inputs)
         points[argnum] = jnp.asarray(point)
         plan = replace(plan, inputs=points)
-        solved = [Result("fixed_point", f"arg{argnum}", "", point)]
+        solved = [Result("fixed_point", arg_wrt(argnum), "", point)]
     check = plan.diff.check or plan.diff.check_tol is not None
     problem = problem_for(plan, model) if check else None  # the state it starts from
     # One compiled program, not one per operation, shared by jobs of one structure.

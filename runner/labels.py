@@ -28,7 +28,7 @@ from .stability import residual
 if TYPE_CHECKING:
     from .plan import Plan
 
-__all__ = ["Result", "label"]
+__all__ = ["Result", "arg_wrt", "label"]
 
 
 class Result(NamedTuple):
@@ -43,6 +43,16 @@ class Result(NamedTuple):
     wrt: str
     output: str
     array: np.ndarray
+
+
+def arg_wrt(position: int) -> str:
+    """The ``wrt`` name of a positional argument in every table.
+
+    Example:
+        >>> arg_wrt(1)
+        'arg1'
+    """
+    return f"arg{int(position)}"
 
 
 def label(plan: Plan, out: Any, batch: int = 0) -> list[Result]:

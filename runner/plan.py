@@ -29,6 +29,7 @@ import runner.core as bm
 from runner.core._autograd import per_position  # the core's entry point by position
 
 from .errors import ConfigError, ModelError, RunnerError
+from .labels import arg_wrt
 from .schema import Kind
 from .signature import check_inputs, checked_output
 from .spec import DiffSpec, check_diff
@@ -80,7 +81,7 @@ class Plan:
         ``grad_vars`` names (if any), then ``arg<i>`` per argument."""
         positions: list[Any] = [self.names] if self.names else []
         if self.argnums is not None:
-            positions += [f"arg{a}" for a in np.atleast_1d(self.argnums)]
+            positions += [arg_wrt(a) for a in self.arg_positions]
         return positions
 
     @property
