@@ -314,3 +314,14 @@ def test_summary_escapes_values_that_look_like_markup():
     print_summary("t", rows, console)
     text = console.export_text()
     assert "inf" in text and "0.25" in text
+
+
+def test_checks_do_not_import_the_experiment():
+    """The pipeline flows one way: checks take a plan, never import the experiment."""
+    import subprocess
+    import sys
+
+    code = "import sys, runner.checks; print('runner.experiment' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, cwd=ROOT, check=True)  # fmt: skip
+    assert out.stdout.strip() == "False"
