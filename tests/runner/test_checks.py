@@ -320,9 +320,10 @@ def test_checks_do_not_import_the_experiment():
     """The pipeline flows one way: checks take a plan and never import the
     experiment, not even inside a function."""
     import ast
+    from pathlib import Path
 
     import runner.checks
 
-    tree = ast.parse(open(runner.checks.__file__).read())
+    tree = ast.parse(Path(runner.checks.__file__).read_text())
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert "experiment" not in imported and "runner.experiment" not in imported
