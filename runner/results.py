@@ -142,6 +142,46 @@ class Results:
         out[where, index] = rows["value"].to_numpy(dtype=np.float64)
         return out.reshape(*self.shape, *shape)
 
+    def to_xarray(
+        self, quantity: str = "grad", wrt: str = "arg0", output: str = ""
+    ) -> Any:
+        """:meth:`array` as an ``xarray.DataArray`` with named dims and coordinates.
+
+        The sweep's axes are named as in :attr:`dims`; the array's own axes
+        ``dim_0``, ``dim_1``, ...; a swept vector's coordinate gets an extra axis,
+        ``<key>_element``. Needs xarray (``pip install 'autodiff-runner[xarray]'``).
+
+        Raises:
+            ImportError: xarray is not installed; says how to install it.
+
+        Example:
+            >>> import pytest
+            >>> _ = pytest.importorskip("xarray")
+            >>> from runner.experiment import Result
+            >>> from runner.tables import to_frame
+            >>> frame = to_frame([Result("grad", "arg0", "", np.eye(2))])
+            >>> Results(frame).to_xarray().dims
+            ('dim_0', 'dim_1')
+        """
+        try:
+            import xarray as xr
+        except ImportError as err:
+            raise ImportError(
+                "Results.to_xarray needs xarray; install it with "
+                "pip install 'autodiff-runner[xarray]', or use .array()."
+            ) from err
+        data = self.array(quantity, wrt, output)
+        own = [f"dim_{i}" for i in range(data.ndim - len(self.dims))]
+        coords = {}
+        for key, values in self.coords.items():  # the job axis, or their own
+            along = key if key in self.dims else self.dims[0]
+            if np.ndim(values) == 1:
+                coords[key] = (along, values)
+            else:
+                coords[key] = ((along, f"{key}_element"), values)
+        name = "/".join(part for part in (quantity, wrt, output) if part)
+        return xr.DataArray(data, dims=(*self.dims, *own), coords=coords, name=name)
+
 
 def load(path: str | Path) -> Results:
     """Load a run directory, a sweep directory or a results table.

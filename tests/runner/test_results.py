@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 
 import numpy as np
 import pandas as pd
@@ -166,3 +167,25 @@ def test_a_command_line_multirun_loads_back(compose, tmp_path):
     for p, y in enumerate(["[10.0,5.0]", "[2.0,0.7]"]):
         plain = to_plain(compose("+exp=jacobian", f"inputs.1={y}"))
         _assert_loads_back(results, execute(plain), (p,))
+
+
+def test_to_xarray_names_the_sweeps_axes(compose, tmp_path):
+    xr = pytest.importorskip("xarray")
+    plain = to_plain(compose("+exp=fitzhugh_nagumo_sweep"))
+    assert run_job(_quiet(plain), tmp_path) == 0
+    results = load(tmp_path)
+    data = results.to_xarray("grad", "arg0")
+    assert isinstance(data, xr.DataArray) and data.name == "grad/arg0"
+    assert data.dims == ("model.b", "model.tau", "dim_0", "dim_1")
+    np.testing.assert_array_equal(data.values, results.array("grad", "arg0"))
+    one = data.sel({"model.b": 0.7, "model.tau": 15.0}).values
+    np.testing.assert_allclose(one, [[1 - plain["inputs"][0][0] ** 2, -1.0],
+                                     [1 / 15.0, -0.7 / 15.0]], rtol=1e-5)  # fmt: skip
+
+
+def test_to_xarray_without_xarray_says_how_to_install_it(monkeypatch, tmp_path):
+    cfg = {"model": {"_target_": "models.tutorial.linear"}, "inputs": [2.0, 1.0]}
+    assert run_job(_quiet(cfg), tmp_path) == 0
+    monkeypatch.setitem(sys.modules, "xarray", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"autodiff-runner\[xarray\]"):
+        load(tmp_path).to_xarray()
