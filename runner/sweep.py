@@ -27,7 +27,7 @@ from omegaconf import OmegaConf
 
 from .errors import ConfigError, RunnerError
 from .gather import aggregate
-from .record import SWEEP_RECORD, read_sweep, sweep_id
+from .record import RUN_RECORD, SWEEP_RECORD, read_sweep, sweep_id
 from .tables import SCHEMA_VERSION, write_json, write_tables
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def start_sweep(sweep_dir: Path, points: list[str], resume: bool = False) -> str
     """
     sweep_dir = Path(sweep_dir)
     previous = read_sweep(sweep_dir)
-    if previous is None and any(sweep_dir.glob("*/run.json")):
+    if previous is None and any(sweep_dir.glob(f"*/{RUN_RECORD}")):
         raise ConfigError(
             "hydra.sweep.dir",
             f"{sweep_dir} holds jobs of a run that recorded no {SWEEP_RECORD}; "

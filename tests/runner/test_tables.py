@@ -1,14 +1,49 @@
-"""Atomic writes: a failure while writing leaves the old file (or none), never half."""
+"""The table schema, built one way for runs and sweeps; atomic writes: a failure
+while writing leaves the old file (or none), never half."""
 
 from __future__ import annotations
 
 import os
 import stat
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from runner.tables import atomic_write, write_json, write_tables
+from runner.labels import Result
+from runner.tables import (
+    COLUMNS,
+    atomic_write,
+    result_columns,
+    swept_columns,
+    to_columns,
+    write_json,
+    write_tables,
+)
+
+
+def test_a_sweeps_rows_are_each_points_run_rows_in_turn():
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=s) for s in [(3, 4, 2), (3,), (3, 5)]]
+    names = [("grad", "arg0", ""), ("value", "", ""), ("aux", "", "[1]")]
+    swept = result_columns([Result(*n, a) for n, a in zip(names, arrays)], points=3)
+    runs = [to_columns([Result(*n, a[p]) for n, a in zip(names, arrays)])
+            for p in range(3)]  # fmt: skip
+    assert list(swept) == list(COLUMNS)
+    for column in COLUMNS:
+        np.testing.assert_array_equal(
+            swept[column], np.concatenate([run[column] for run in runs])
+        )
+    assert swept["shape"][:2].tolist() == ["4,2", "4,2"]
+    assert swept["index"].dtype == np.int64 and swept["index"][:9].tolist() == [
+        0, 1, 2, 3, 4, 5, 6, 7, 0]  # fmt: skip
+
+
+def test_swept_columns_are_numbers_per_element_or_text():
+    grid = swept_columns("inputs.0", np.arange(12.0).reshape(3, 2, 2) / 10)
+    assert list(grid) == [f"inputs.0[{i},{j}]" for i in range(2) for j in range(2)]
+    assert grid["inputs.0[0,1]"].tolist() == [0.1, 0.5, 0.9]  # not 0.5000000000000001
+    assert swept_columns("model", ["a", 1.0])["model"].tolist() == ["a", "1.0"]
 
 
 def test_failed_write_leaves_previous_file_and_no_temp(tmp_path):
