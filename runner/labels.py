@@ -1,4 +1,4 @@
-"""Step 5 of a run: the derivative's output becomes named results.
+"""Naming a run's results: the derivative's output becomes named arrays.
 
 :func:`label` turns what a plan's derivative returned into :class:`Result` s, one
 array per differentiated position (``arg<i>`` or a ``grad_vars`` path, ``row,col``

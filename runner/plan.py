@@ -1,4 +1,4 @@
-"""Step 3 of a run: the plan, everything resolved before the derivative runs.
+"""A run's plan: everything resolved before the derivative runs.
 
 :func:`make_plan` resolves the spec against the built model and inputs: the called
 function (``method``), the differentiated Arrays (``grad_vars``) and positions

@@ -1,4 +1,4 @@
-"""Step 1 of a run: a config becomes one validated, typed spec.
+"""A run's first step: a config becomes one validated, typed spec.
 
 The schema (:mod:`runner.schema`) defines every option once: kinds, modes, defaults
 and types. :func:`to_spec` checks a plain config against it, and adds the checks a
