@@ -126,7 +126,8 @@ def make_plan(
     arrays = check_inputs(target, name, inputs, argnums)
     key = "model" if method is None else "method"
     options = {"mode": diff.mode.value} if diff.kind == Kind.jacobian else {}
-    transform = getattr(bm, diff.kind.value)(
+    transform = call(  # the model is not called yet: any error is the spec's
+        getattr(bm, diff.kind.value),
         checked_output(target, key, name, diff.kind.value, diff.has_aux),
         grad_vars=grad_vars,
         argnums=argnums,
@@ -143,7 +144,7 @@ def make_plan(
     return Plan(diff, target, key, arrays, argnums, names, variables, derivative)
 
 
-def call(function: Callable[..., Any], *args: Any) -> Any:
+def call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call ``function`` (a plan's derivative, or a step built on it), sorting its
     failures by type.
 
@@ -162,7 +163,7 @@ def call(function: Callable[..., Any], *args: Any) -> Any:
         runner.errors.ModelError: model: the model raised ValueError: bad argnums ...
     """
     try:
-        return function(*args)
+        return function(*args, **kwargs)
     except RunnerError:
         raise
     except Exception as err:

@@ -35,3 +35,14 @@ def test_the_plan_resolves_positions_once():
     assert plan.positions == [["a"], "arg0", "arg1"]
     assert plan.arg_positions == [0, 1] and plan.names == ["a"]
     assert plan.variables[0] is model.a and plan.target is model
+
+
+def test_two_paths_to_one_array_are_a_grad_vars_error():
+    class Aliased(F3):
+        def __init__(self):
+            super().__init__(name="aliased")
+            self.same = self.a  # a second path to the Array a
+
+    with pytest.raises(ConfigError) as err:
+        make_plan(Aliased(), [1.0, 2.0], DiffSpec(grad_vars=["a", "same"], argnums=1))
+    assert err.value.key == "diff.grad_vars" and "same Array" in str(err.value)
