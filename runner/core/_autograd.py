@@ -34,6 +34,7 @@ from ._checks import (
     _check_nargs,
     _check_scalar,
     _decorator_form,
+    _disown,
     _normalize_argnums,
     _normalize_grad_vars,
 )
@@ -125,7 +126,11 @@ class _Transform:
         with StateTrace() as trace:
             if self.vars:
                 trace.swap_in(self.vars, self.treedef.flatten_up_to(var_values))
-            out = self.func(*args, **kwargs)
+            try:
+                out = self.func(*args, **kwargs)
+            except Exception as err:  # the function's own, even a nested transform's
+                _disown(err)
+                raise
             aux = None
             if self.has_aux:
                 out, aux = _check_aux_pair(self.name, out)

@@ -27,13 +27,20 @@ def _blame(error: Exception, argument: str) -> Exception:
     """Name the transform argument at fault in ``error.argument``.
 
     The core's own argument errors carry it; errors raised by the differentiated
-    function do not, so a caller can tell them apart without reading messages.
+    function do not (not even those of a transform called inside it), so a caller
+    can tell them apart without reading messages.
     ``argument`` is ``func``, ``grad_vars``, ``dyn_vars``, ``argnums``, ``has_aux``
     (also for ``grad`` of a function returning a tuple), ``output`` (the
     scalar-output rule of ``grad``) or ``allow_int``.
     """
     error.argument = argument  # type: ignore[attr-defined]
     return error
+
+
+def _disown(error: BaseException) -> None:
+    """An error leaving the differentiated function is the function's: drop the
+    ``argument`` that a transform called inside it named (see :func:`_blame`)."""
+    vars(error).pop("argument", None)
 
 
 def _decorator_form(transform: _F) -> _F:

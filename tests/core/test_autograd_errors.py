@@ -274,3 +274,12 @@ def test_errors_of_the_function_itself_name_no_argument():
     with pytest.raises(ValueError, match="model's own") as info:
         bm.grad(model)(jnp.ones(2))
     assert not hasattr(info.value, "argument")
+
+
+def test_errors_of_a_transform_inside_the_function_name_no_argument():
+    def model(x):
+        return bm.grad(total, argnums=3)(x)  # a mistake inside the function
+
+    with pytest.raises(ValueError, match=r"argnums=3") as info:
+        bm.grad(model)(jnp.ones(2))
+    assert not hasattr(info.value, "argument")

@@ -46,3 +46,14 @@ def test_two_paths_to_one_array_are_a_grad_vars_error():
     with pytest.raises(ConfigError) as err:
         make_plan(Aliased(), [1.0, 2.0], DiffSpec(grad_vars=["a", "same"], argnums=1))
     assert err.value.key == "diff.grad_vars" and "same Array" in str(err.value)
+
+
+def test_a_transform_misused_inside_the_model_is_the_models_error():
+    import runner.core as bm
+
+    def model(x):
+        return bm.grad(lambda y: (y * y).sum(), argnums=2)(x)  # the model's mistake
+
+    with pytest.raises(ModelError) as err:
+        compute(model, [[1.0, 2.0]], DiffSpec(kind="jacobian"))
+    assert err.value.key == "model" and "grad(argnums=2)" in str(err.value)
