@@ -56,24 +56,22 @@ class Plan:
     Args:
         diff: the validated spec of the derivative.
         target: the function or bound method that is differentiated.
-        key: the config key to blame for its failures, ``model`` or ``method``.
         inputs: the checked input arrays.
         argnums: the differentiated argument positions, as given to the core.
-        names: the table names of the differentiated Arrays (``grad_vars``).
-        variables: those Arrays, in the order of ``names``.
         derivative: the ``runner.core`` transform, returning its gradients per
             differentiated position (in :attr:`positions` order), its value and
             its aux (``runner.core._autograd.per_position``).
+        names: the table names of the differentiated Arrays (``grad_vars``).
+        variables: those Arrays, in the order of ``names``.
     """
 
     diff: DiffSpec
     target: Callable[..., Any]
-    key: str
     inputs: list[Any]
     argnums: Any
+    derivative: Callable[..., Any]
     names: list[str] = field(default_factory=list)
     variables: list[bm.Array] = field(default_factory=list)
-    derivative: Callable[..., Any] | None = None
 
     @property
     def positions(self) -> list[Any]:
@@ -141,7 +139,7 @@ def make_plan(
         variables = [grad_vars[n] for n in names]
     else:
         variables = list(grad_vars)
-    return Plan(diff, target, key, arrays, argnums, names, variables, derivative)
+    return Plan(diff, target, arrays, argnums, derivative, names, variables)
 
 
 def call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
