@@ -29,7 +29,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 from . import sweep
 from .errors import ConfigError
 from .job import run_job
-from .schema import register
+from .schema import register, unknown_key
 from .trust import check_allowed_targets, check_config_files
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
@@ -157,7 +157,7 @@ def error_line(err: BaseException) -> str:
         ...     err = RuntimeError("Could not override 'diff.kindd'.")
         ...     err.__cause__ = cause
         >>> error_line(err).split(";")[0]
-        "kindd: Key 'kindd' not in 'DiffConfig'"
+        'kindd: unknown key (did you mean kind?)'
     """
     chain = [err]
     while chain[-1].__cause__ is not None or chain[-1].__context__ is not None:
@@ -178,11 +178,9 @@ def error_line(err: BaseException) -> str:
                 node = getattr(cause, "object_type", None)
                 known = [f.name for f in dataclasses.fields(node)] if (
                     dataclasses.is_dataclass(node)) else []  # fmt: skip
-                fix = "check the spelling" + (
-                    f"; known keys: {', '.join(known)}"
-                    if known
-                    else f", or add it with +{key}=VALUE"  # a free-form node
-                )
+                if known:
+                    return f"{key}: {unknown_key(key, known)}"
+                fix = f"check the spelling, or add it with +{key}=VALUE"
             return f"{key}: {first}; {fix}."
     text = str(err)
     if isinstance(err, MissingConfigException) and err.missing_cfg_file:

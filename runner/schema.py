@@ -33,6 +33,7 @@ __all__ = [
     "SweepConfig",
     "SweepMode",
     "register",
+    "unknown_key",
     "validated",
 ]
 
@@ -263,7 +264,7 @@ def _merged(plain: dict[str, Any]) -> Any:
         parent, _, name = key.rpartition(".")
         hints = _hints_at(parent)
         if isinstance(err, ConfigKeyError) or name not in hints:
-            raise ConfigError(key, _unknown(key, list(hints))) from None
+            raise ConfigError(key, unknown_key(key, list(hints))) from None
         value = _value_at(plain, key)
         raise ConfigError(
             key,
@@ -337,8 +338,13 @@ def _value_at(plain: Any, key: str) -> Any:
     return plain
 
 
-def _unknown(key: str, known: list[str]) -> str:
-    """Say that ``key`` is unknown, suggest the key meant, list the known ones."""
+def unknown_key(key: str, known: list[str]) -> str:
+    """Say that ``key`` is unknown, suggest the key meant, list the known ones.
+
+    Example:
+        >>> unknown_key("inputs0", ["model", "inputs"]).split(";")[0]
+        'unknown key (did you mean inputs.0?)'
+    """
     parent, _, name = key.rpartition(".")
     prefix = f"{parent}." if parent else ""
     digits = [k for k in known if name.startswith(k) and name[len(k) :].isdigit()]

@@ -278,10 +278,12 @@ def _assert_one_line(text: str, words: tuple[str, ...]) -> None:
 
 # -- the schema: Hydra composition -----------------------------------------------------
 SCHEMA = [
+    Case("digits run into a key", ["inputs0=[1.0]"],
+         ("inputs0:", "did you mean inputs.0?")),
     Case("unknown top-level key", ["unknown=1"],
-         ("unknown:", "not in 'ExperimentConfig'", "check the spelling", "resume")),
+         ("unknown:", "unknown key", "check its spelling", "resume")),
     Case("unknown nested key", ["diff.kindd=grad"],
-         ("diff.kindd:", "not in 'DiffConfig'", "known keys: kind")),
+         ("diff.kindd:", "did you mean diff.kind?", "known keys of diff: kind")),
     Case("unknown output key", ["output.fail=1"],
          ("output.fail:", "fail_on_nonfinite")),
     Case("wrong type int", ["seed=abc"], ("seed:", "'abc'", "Integer")),
@@ -360,7 +362,7 @@ CLI = [
     Case("unknown experiment", ["+exp=nope"],
          ("exp: unknown experiment 'nope'", "expected one of", "+exp=jacobian")),
     Case("unknown key (CLI)", ["+exp=jacobian", "diff.kindd=grad"],
-         ("diff.kindd:", "not in 'DiffConfig'")),
+         ("diff.kindd:", "did you mean diff.kind?")),
     Case("unreadable YAML", ["--config-dir", "{broken}", "+exp=broken"],
          ("exp: cannot read", "broken.yaml (line 5, column 5)", "YAML syntax")),
     Case("unknown module (CLI)", ["+exp=grad", "model._target_=models.nope.f"],
