@@ -258,8 +258,7 @@ def test_wrong_assignment_inside_a_transform_restores_state():
         (lambda: bm.grad(total)(jnp.arange(2)), "allow_int"),
         (lambda: bm.grad(3), "func"),
     ],
-    ids=["argnums", "nargs", "grad_vars", "has_aux", "output", "pair", "allow_int",
-         "func"],  # fmt: skip
+    ids=["argnums", "nargs", "grad_vars", "has_aux", "output", "pair", "allow", "func"],
 )
 def test_core_errors_name_their_argument(make, argument):
     with pytest.raises((TypeError, ValueError)) as info:
