@@ -239,6 +239,14 @@ def main(argv: list[str] | None = None) -> int:
     Returns:
         0 when every job succeeded, 1 when a job failed or the table could not be
         gathered (one line on stderr), 2 for a wrong command line.
+
+    Example:
+        >>> import tempfile
+        >>> main([tempfile.mkdtemp()])  # an empty directory: nothing to gather
+        0 job(s), 0 failed
+        0
+        >>> main(["/no/such/dir"])
+        2
     """
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or not Path(args[0]).is_dir():
