@@ -72,7 +72,13 @@ def compute(
     plan = make_plan(model, inputs, diff, method)
     solved = []
     if plan.diff.fixed_point:  # differentiate at F(x) = 0, found from the given input
-        argnum, point = call(solve_fixed_point, plan.target, plan.inputs, plan.diff)
+        argnum, point = call(
+            solve_fixed_point,
+            plan.target,
+            plan.inputs,
+            plan.diff,
+            plan.diff.fixed_point_tol,
+        )
         points = list(plan.inputs)
         points[argnum] = jnp.asarray(point)
         plan = replace(plan, inputs=points)

@@ -261,7 +261,7 @@ def run_job(
         saved = Console(file=io.StringIO(), record=True, width=100)
         for target in (console or Console(), saved):  # the screen, summary.txt
             if results:
-                print_summary(title, results, target)
+                print_summary(title, results, target, spec.diff.fixed_point_tol)
             else:
                 points = len(set(table["job"].tolist()))
                 target.print(f"{title}: {points} point(s), {len(table['value'])} "

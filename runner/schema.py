@@ -90,6 +90,10 @@ class DiffConfig:
     ``fixed_point``: for the Jacobian of a vector field in one input, first solve
     ``F(x) = 0`` by Newton's method from that input, then differentiate there (see
     :mod:`runner.stability`); the solved point is tabulated as ``fixed_point``.
+    ``fixed_point_tol``: the largest ``|F(x)|`` (Euclidean norm) that counts as a
+    fixed point, for Newton's method and for the summary's stability verdict;
+    raise it for float32 models whose terms are large (float32 keeps about 7
+    digits, so ``|F|`` of a field with terms near 1e3 cannot go much below 1e-4).
     """
 
     kind: Kind = Kind.grad
@@ -102,6 +106,7 @@ class DiffConfig:
     check_tol: Optional[float] = None  # noqa: UP045 (OmegaConf needs Optional)
     mode: Mode = Mode.reverse
     fixed_point: bool = False
+    fixed_point_tol: float = 1e-5
 
 
 @dataclass

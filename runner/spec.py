@@ -53,6 +53,7 @@ def to_spec(plain: dict[str, Any]) -> Spec:
     """
     spec = validated(plain)
     _check_tol(spec.diff.check_tol)
+    _check_fixed_point_tol(spec.diff.fixed_point_tol)
     _check_seed(spec.seed)
     _check_output(spec.output)
     if is_swept(spec):
@@ -85,6 +86,7 @@ def check_diff(diff: DiffSpec | dict[str, Any]) -> DiffSpec:
         diff = {f.name: getattr(diff, f.name) for f in dataclasses.fields(diff)}
     checked = validated({"diff": diff}).diff
     _check_tol(checked.check_tol)
+    _check_fixed_point_tol(checked.fixed_point_tol)
     return checked
 
 
@@ -121,6 +123,15 @@ def _check_tol(tol: float | None) -> None:
             "diff.check_tol",
             f"expected a non-negative number or null, received {tol!r}; e.g. "
             f"diff.check_tol=1e-4.",
+        )
+
+
+def _check_fixed_point_tol(tol: float) -> None:
+    if not tol > 0 or tol == float("inf"):
+        raise ConfigError(
+            "diff.fixed_point_tol",
+            f"expected a positive, finite number, received {tol!r}; e.g. "
+            f"diff.fixed_point_tol=1e-4.",
         )
 
 

@@ -20,7 +20,10 @@ __all__ = ["print_summary", "save_summary", "stability_lines"]
 
 
 def print_summary(
-    title: str, results: Sequence[Result], console: Console | None = None
+    title: str,
+    results: Sequence[Result],
+    console: Console | None = None,
+    fixed_point_tol: float = FIXED_POINT_TOL,
 ) -> None:
     """Print one row per result array: quantity, wrt, output, shape and values.
 
@@ -46,7 +49,7 @@ def print_summary(
         cells = (r.quantity, r.wrt, r.output, str(r.array.shape), text)
         table.add_row(*(escape(c) for c in cells))  # "[nan 1.]" is not markup
     console.print(table)
-    for line in stability_lines(results):
+    for line in stability_lines(results, fixed_point_tol):
         console.print(line, highlight=False)
     errors = {(r.quantity, r.wrt): float(r.array) for r in results
               if r.quantity in ("check_abs_error", "check_rel_error")}  # fmt: skip
@@ -61,11 +64,13 @@ def print_summary(
                           highlight=False)  # fmt: skip
 
 
-def stability_lines(results: Sequence[Result]) -> list[str]:
+def stability_lines(
+    results: Sequence[Result], tol: float = FIXED_POINT_TOL
+) -> list[str]:
     """One line per Jacobian with eigenvalues: a stability verdict, if it may have one.
 
     Eigenvalues decide stability only at a fixed point. When the ``residual`` row
-    (``|F(x)|``) is at most :data:`runner.stability.FIXED_POINT_TOL`, the line says
+    (``|F(x)|``) is at most ``tol`` (``diff.fixed_point_tol``), the line says
     whether the fixed point is stable (every real part negative); otherwise it calls
     the Jacobian a local linearization and gives ``|F|``.
 
@@ -78,6 +83,9 @@ def stability_lines(results: Sequence[Result]) -> list[str]:
         >>> rows[1] = rows[1]._replace(array=np.array(0.0))
         >>> print(stability_lines(rows)[0])
         fixed point w.r.t. arg0 (|F| = 0): stable (max Re = -1)
+        >>> rows[1] = rows[1]._replace(array=np.array(0.7))
+        >>> print(stability_lines(rows, tol=1.0)[0])
+        fixed point w.r.t. arg0 (|F| = 0.7): stable (max Re = -1)
     """
     norms = [float(r.array) for r in results if r.quantity == "residual"]
     solved = {r.wrt: r.array for r in results if r.quantity == "fixed_point"}
@@ -86,7 +94,7 @@ def stability_lines(results: Sequence[Result]) -> list[str]:
         if r.quantity != "eigenvalue_real" or not norms:
             continue
         top = f"max Re = {r.array.max():.6g}"
-        if is_fixed_point(norms[0]):
+        if is_fixed_point(norms[0], tol):
             verdict = "stable" if (r.array < 0).all() else "not stable"
             at = f" at {np.round(solved[r.wrt], 6).tolist()}" if r.wrt in solved else ""
             lines.append(f"fixed point w.r.t. {r.wrt}{at} (|F| = {norms[0]:.3g}): "
@@ -94,7 +102,7 @@ def stability_lines(results: Sequence[Result]) -> list[str]:
         else:
             lines.append(
                 f"local linearization w.r.t. {r.wrt} at the given inputs (not a fixed "
-                f"point, |F| = {norms[0]:.3g} > {FIXED_POINT_TOL:g}): {top}; "
+                f"point, |F| = {norms[0]:.3g} > {tol:g}): {top}; "
                 f"diff.fixed_point=true solves for a fixed point first"
             )
     return lines

@@ -155,3 +155,29 @@ def test_a_multirun_over_the_current_is_a_bifurcation_table(tmp_path):
             rows["value"], _closed_form_fixed_point(current), atol=2e-5
         )
     assert (tmp_path / "sweep.png").exists()
+
+
+def test_fixed_point_tol_sets_where_newton_stops_and_the_verdict():
+    # F(x) = 1 - x: |F(0)| = sqrt(2), the fixed point is x = 1 with J = -I.
+    def field(x):
+        return 1.0 - x
+
+    loose = DiffSpec(kind="jacfwd", eigenvalues=True, fixed_point=True,
+                     fixed_point_tol=2.0)  # fmt: skip
+    out = {r.quantity: r.array for r in compute(field, [[0.0, 0.0]], loose)}
+    np.testing.assert_allclose(out["fixed_point"], [0.0, 0.0])  # accepted as it is
+    np.testing.assert_allclose(out["residual"], np.sqrt(2.0), rtol=1e-6)
+    tight = DiffSpec(kind="jacfwd", eigenvalues=True, fixed_point=True,
+                     fixed_point_tol=1e-6)  # fmt: skip
+    out = {r.quantity: r.array for r in compute(field, [[0.0, 0.0]], tight)}
+    np.testing.assert_allclose(out["fixed_point"], [1.0, 1.0])
+    rows = compute(field, [[0.0, 0.0]], DiffSpec(kind="jacfwd", eigenvalues=True))
+    assert "not a fixed point" in stability_lines(rows)[0]
+    assert stability_lines(rows, tol=2.0)[0].startswith("fixed point w.r.t. arg0")
+
+
+@pytest.mark.parametrize("tol", [0.0, -1.0, float("inf")])
+def test_fixed_point_tol_must_be_positive_and_finite(tol):
+    spec = DiffSpec(kind="jacfwd", fixed_point=True, fixed_point_tol=tol)
+    with pytest.raises(ConfigError, match=r"diff.fixed_point_tol: expected a posit"):
+        compute(lambda x: 1.0 - x, [[0.0]], spec)
