@@ -308,11 +308,12 @@ def _compute_and_write(
     return results, table
 
 
-_TABLES = ("results.csv", "results.parquet", "results.png", "sweep.png")
+_TABLES = ("results.csv", "results.parquet", "results.png", "sweep.png", "summary.txt")
 
 
 def _discard_tables(output_dir: Path) -> None:
-    """Remove the job's tables and plots: a failed job must not look complete."""
+    """Remove the job's tables, plots and summary: a failed job must not look
+    complete, nor show an earlier run's results."""
     for name in _TABLES:
         (output_dir / name).unlink(missing_ok=True)
 

@@ -67,3 +67,12 @@ def test_resume_is_not_part_of_the_hash_and_stale_tables_go(tmp_path):
     assert not (tmp_path / "results.csv").exists()
     assert run_job({**CFG, "resume": False}, tmp_path) == 0
     assert json.loads((tmp_path / "run.json").read_text())["config_hash"] == first
+
+
+def test_a_rerun_leaves_no_summary_of_the_earlier_run(tmp_path):
+    assert run_job({**CFG, "output": {"plots": False}}, tmp_path) == 0
+    assert (tmp_path / "summary.txt").exists()
+    assert run_job({**CFG, "inputs": [2, 1]}, tmp_path) == 1  # ints: fails
+    assert not (tmp_path / "summary.txt").exists()
+    assert run_job(CFG, tmp_path) == 0  # output.summary=false: none written
+    assert not (tmp_path / "summary.txt").exists()
