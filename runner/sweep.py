@@ -100,8 +100,7 @@ def start_sweep(sweep_dir: Path, points: list[str], resume: bool = False) -> str
                           f"add resume=true to finish it, or choose a new "
                           f"hydra.sweep.dir.")  # fmt: skip
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    for name in _SWEEP_TABLES:
-        (sweep_dir / name).unlink(missing_ok=True)
+    _discard_tables(sweep_dir)
     now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     record = previous or {"id": uuid.uuid4().hex, "points": points, "started": now}
     if previous is not None:
@@ -130,16 +129,22 @@ def write_aggregate(sweep_dir: Path) -> tuple[pd.DataFrame, int]:
     if frame.empty:
         return frame, 0
     bad = frame.loc[frame["status"] != "ok", "job"].nunique()
+    _discard_tables(Path(sweep_dir))  # a kill mid-write leaves no old half of a pair
     try:
         typed = frame.astype({"index": "int64", "value": "float64"})
         write_tables(typed, Path(sweep_dir))
     except BaseException:
-        for name in _SWEEP_TABLES:  # no half of a table pair left behind
-            (Path(sweep_dir) / name).unlink(missing_ok=True)
+        _discard_tables(Path(sweep_dir))  # no half of a table pair left behind
         raise
     if _plots_wanted(Path(sweep_dir), frame):
         draw_sweep(Path(sweep_dir), frame)
     return frame, int(bad)
+
+
+def _discard_tables(sweep_dir: Path) -> None:
+    """Remove the sweep's table pair and plot."""
+    for name in _SWEEP_TABLES:
+        (sweep_dir / name).unlink(missing_ok=True)
 
 
 def _plots_wanted(sweep_dir: Path, frame: pd.DataFrame) -> bool:

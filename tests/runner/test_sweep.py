@@ -159,6 +159,22 @@ def test_table_write_failure_leaves_no_sweep_table(tmp_path, capsys, monkeypatch
     assert not (tmp_path / "results.csv").exists()
 
 
+def test_regathering_removes_the_old_table_before_writing(tmp_path, monkeypatch):
+    # A kill between the renames of the new CSV and Parquet must not leave the new
+    # CSV beside the old Parquet (which load() prefers).
+    _job(tmp_path, 0, "ok", ["+exp=grad"], [ROW])
+    assert main([str(tmp_path)]) == 0
+    real, seen = runner.sweep.write_tables, []
+
+    def write(frame, directory):
+        seen.append(sorted(p.name for p in directory.glob("results.*")))
+        return real(frame, directory)
+
+    monkeypatch.setattr(runner.sweep, "write_tables", write)
+    assert main([str(tmp_path)]) == 0
+    assert seen == [[]] and (tmp_path / "results.parquet").exists()
+
+
 def test_callback_refuses_another_sweep_with_one_line(tmp_path, capsys):
     def config(task, resume):
         return OmegaConf.create({"resume": resume, "hydra": {
