@@ -29,8 +29,8 @@ import numpy as np
 from ._state import Array, Variable, _make_unflatten, unwrap
 
 # ``DEFAULT`` (the default generator) is made on first use by ``__getattr__``.
-__all__ = [
-    "DEFAULT", "RandomState", "bernoulli",  # noqa: F822 "exponential", "normal", "permutation",
+__all__ = [  # noqa: F822 (DEFAULT)
+    "DEFAULT", "RandomState", "bernoulli", "exponential", "normal", "permutation",
     "rand", "randint", "randn", "random", "seed", "split_key", "standard_normal",
     "truncated_normal", "uniform",
 ]  # fmt: skip

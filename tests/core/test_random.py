@@ -95,3 +95,18 @@ def test_drawn_arrays_can_be_grad_vars():
     x = jnp.array([1.0, 2.0, 3.0])
     out = bm.grad(lambda: bm.sum(w * x), grad_vars=w)()
     np.testing.assert_array_equal(np.asarray(out), np.asarray(x))
+
+
+def test_star_import_gives_every_public_name():
+    # ``__all__`` must list each draw (a name left out is missing after import *).
+    import runner.core.random as module
+
+    public = {
+        name
+        for name, obj in vars(module).items()
+        if not name.startswith("_") and getattr(obj, "__module__", "") == module.__name__
+    }
+    assert public <= set(module.__all__)
+    namespace: dict = {}
+    exec("from runner.core.random import *", namespace)
+    assert {"normal", "exponential", "permutation", "DEFAULT"} <= set(namespace)
