@@ -28,7 +28,6 @@ Run from the repository root (CPU only)::
 """
 
 import argparse
-import json
 import shutil
 import statistics
 import sys
@@ -50,10 +49,9 @@ def check_sweep(sweep_dir, jobs):
         raise SystemExit(f"{sweep_dir}: expected {jobs} ok jobs")
     if len(grads) != jobs or not (grads["value"] == 2.0).all():
         raise SystemExit(f"{sweep_dir}: expected a gradient of 2.0 per job")
-    records = [
-        json.loads((sweep_dir / str(j) / "run.json").read_text()) for j in range(jobs)
-    ]
-    return [r["seconds"] for r in records]
+    from runner.record import read_run
+
+    return [read_run(sweep_dir / str(j))["seconds"] for j in range(jobs)]
 
 
 def main():

@@ -16,7 +16,7 @@ from .errors import RunnerError
 from .tables import SCHEMA_VERSION, write_json
 
 __all__ = ["RUN_RECORD", "SWEEP_RECORD", "RunRecord", "read_run", "read_sweep",
-           "sweep_id", "write_run"]  # fmt: skip
+           "sweep_id", "write_run", "write_sweep"]  # fmt: skip
 
 RUN_RECORD = "run.json"
 SWEEP_RECORD = "sweep.json"
@@ -128,3 +128,19 @@ def read_sweep(sweep_dir: Path) -> dict[str, Any] | None:
         raise RunnerError(f"hydra.sweep.dir: {path} holds no sweep id; restore it, "
                           f"or choose a new hydra.sweep.dir.")  # fmt: skip
     return record
+
+
+def write_sweep(sweep_dir: Path, record: dict[str, Any]) -> None:
+    """Write ``record`` (with the tables' ``schema_version``) as ``sweep.json``,
+    atomically.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> write_sweep(d, {"id": "abc", "points": ["a=1,2"]})
+        >>> read_sweep(d)["id"], read_sweep(d)["schema_version"]
+        ('abc', 2)
+    """
+    write_json(
+        Path(sweep_dir) / SWEEP_RECORD, {**record, "schema_version": SCHEMA_VERSION}
+    )

@@ -27,8 +27,8 @@ from omegaconf import OmegaConf
 
 from .errors import ConfigError, RunnerError
 from .gather import aggregate
-from .record import RUN_RECORD, SWEEP_RECORD, read_sweep, sweep_id
-from .tables import SCHEMA_VERSION, write_json, write_tables
+from .record import RUN_RECORD, SWEEP_RECORD, read_sweep, sweep_id, write_sweep
+from .tables import write_tables
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -105,8 +105,7 @@ def start_sweep(sweep_dir: Path, points: list[str], resume: bool = False) -> str
     record = previous or {"id": uuid.uuid4().hex, "points": points, "started": now}
     if previous is not None:
         record["resumed"] = [*record.get("resumed", []), now]
-    record["schema_version"] = SCHEMA_VERSION
-    write_json(sweep_dir / SWEEP_RECORD, record)
+    write_sweep(sweep_dir, record)
     return str(record["id"])
 
 
