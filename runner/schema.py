@@ -2,7 +2,7 @@
 
 A config composed against these dataclasses fails at composition on an unknown
 key, a wrong enum value or a wrong type, naming the key. Keys added with ``+`` on
-the command line are not checked then; :func:`check_config` checks the composed
+the command line are not checked then; :func:`validated` checks the composed
 experiment again before a job runs.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import typing
 from dataclasses import dataclass, field
 from enum import Enum
@@ -23,7 +24,6 @@ from .compile_cache import default_cache_dir
 from .errors import ConfigError
 
 __all__ = [
-    "check_config",
     "DiffConfig",
     "ExperimentConfig",
     "JACOBIAN_KINDS",
@@ -207,37 +207,15 @@ def register() -> None:
 _RENAMED = {"sweep.params": "sweep.inputs.<i> or sweep.model.<path>"}
 
 
-def check_config(plain: dict[str, Any]) -> None:
-    """Check an experiment (plain containers, no ``hydra`` key) against the schema.
+def validated(plain: dict[str, Any]) -> ExperimentConfig:
+    """Check an experiment against the schema; return it as the schema's dataclasses.
 
     Catches what composition lets through: keys added with ``+`` (``+resum=true``),
-    and the types of a config built in Python. Free-form values (``model``,
-    ``inputs``, the swept values) are checked where they are used.
-
-    Args:
-        plain: the experiment, e.g. :func:`runner.job.to_plain` of a composed config.
-
-    Raises:
-        ConfigError: naming the first unknown key (with the known ones) or the first
-            value of the wrong type (with the expected type).
-
-    Example:
-        >>> check_config({"seed": 1, "output": {"precision": 3}})
-        >>> check_config({"output": {"precison": 3}})
-        Traceback (most recent call last):
-        ...
-        runner.errors.ConfigError: output.precison: unknown key (did you mean ...
-    """
-    _merged(plain)
-
-
-def validated(plain: dict[str, Any]) -> ExperimentConfig:
-    """:func:`check_config`, then the experiment as the schema's own dataclasses.
-
-    Values are converted as composition converts them (``"3"`` for an int field
-    becomes 3, ``"grad"`` becomes ``Kind.grad``); defaults fill missing keys;
-    free-form values (``model``, ``inputs``, ``diff.argnums``, ...) are kept as
-    given.
+    and the types of a config built in Python. Values are converted as composition
+    converts them (``"3"`` for an int field becomes 3, ``"grad"`` becomes
+    ``Kind.grad``); defaults fill missing keys; free-form values (``model``,
+    ``inputs``, ``diff.argnums``, the swept values) are kept as given and checked
+    where they are used.
 
     Args:
         plain: the experiment as plain containers (no ``hydra`` key).
@@ -247,22 +225,34 @@ def validated(plain: dict[str, Any]) -> ExperimentConfig:
         :class:`OutputConfig` and :class:`SweepConfig` (or None).
 
     Raises:
-        ConfigError: as :func:`check_config`.
+        ConfigError: naming the first unknown key (with the known ones) or the first
+            value of the wrong type (with the expected type).
 
     Example:
         >>> spec = validated({"diff": {"kind": "hessian", "argnums": [0, 1]}})
         >>> spec.diff.kind, spec.diff.argnums, spec.seed
         (<Kind.hessian: 'hessian'>, [0, 1], 0)
+        >>> validated({"output": {"precison": 3}})
+        Traceback (most recent call last):
+        ...
+        runner.errors.ConfigError: output.precison: unknown key (did you mean ...
     """
     typed = OmegaConf.to_object(_merged(plain))
     return _refill(typed, plain)  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=4)
+def _schema(cache_dir: str) -> Any:
+    """The schema as an OmegaConf node, built once per default ``compile_cache``
+    (building it takes longer than merging a config into it; merging copies it)."""
+    return OmegaConf.structured(ExperimentConfig(compile_cache=cache_dir))
 
 
 def _merged(plain: dict[str, Any]) -> Any:
     """``plain`` merged into the schema; errors become one-line ConfigErrors."""
     try:
         return OmegaConf.merge(
-            OmegaConf.structured(ExperimentConfig), _skeleton(ExperimentConfig, plain)
+            _schema(default_cache_dir()), _skeleton(ExperimentConfig, plain)
         )
     except OmegaConfBaseException as err:
         key = str(err.full_key or "") or "config"

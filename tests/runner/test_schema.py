@@ -10,7 +10,7 @@ from hydra.errors import ConfigCompositionException
 
 from runner.errors import ConfigError
 from runner.job import to_plain
-from runner.schema import check_config
+from runner.schema import validated
 
 from ..conftest import EXPERIMENTS
 
@@ -46,7 +46,7 @@ def test_every_experiment_composes_with_a_model(compose):
 def test_keys_added_with_plus_are_checked_before_the_run(compose, override, key, meant):
     cfg = compose("+exp=jacobian", override)  # composition lets them through
     with pytest.raises(ConfigError) as err:
-        check_config(to_plain(cfg))
+        validated(to_plain(cfg))
     assert err.value.key == key
     assert f"did you mean {meant}" in str(err.value)
     assert "known keys" in str(err.value) and "\n" not in str(err.value)
@@ -64,7 +64,7 @@ def test_keys_added_with_plus_are_checked_before_the_run(compose, override, key,
 )  # fmt: skip
 def test_values_of_the_wrong_type_name_their_key(plain, key, words):
     with pytest.raises(ConfigError) as err:
-        check_config(plain)
+        validated(plain)
     assert err.value.key == key and words in str(err.value)
 
 
@@ -77,7 +77,7 @@ def test_free_form_values_are_left_to_their_users():
              "inputs": [{"_target_": "runner.inputs.zeros", "shape": 3}, "x"],
              "sweep": sweep}  # fmt: skip
     start = time.perf_counter()
-    check_config(plain)
+    validated(plain)
     assert time.perf_counter() - start < 5.0  # about 0.05 s; 30 s through OmegaConf
 
 
@@ -92,3 +92,11 @@ def test_compile_cache_must_be_a_path_or_null(compose):
     with pytest.raises(ConfigCompositionException):
         compose("+exp=jacobian", "compile_cache=[1,2]")
     assert compose("+exp=jacobian", "compile_cache=null").compile_cache is None
+
+
+def test_each_config_starts_from_the_schema_defaults(monkeypatch, tmp_path):
+    assert validated({"seed": 5, "diff": {"kind": "hessian"}}).seed == 5
+    fresh = validated({})  # nothing of the config before
+    assert fresh.seed == 0 and fresh.diff.kind == "grad"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert validated({}).compile_cache == str(tmp_path / "autodiff-runner" / "jax")
