@@ -53,16 +53,6 @@ def _task(cfg: DictConfig) -> tuple[int, RunMode]:
     return status, hydra_cfg.mode
 
 
-def _config_dirs(argv: list[str]) -> list[Path]:
-    dirs = [CONFIGS]
-    for i, arg in enumerate(argv):
-        if arg in ("--config-dir", "-cd") and i + 1 < len(argv):
-            dirs.append(Path(argv[i + 1]))
-        elif arg.startswith(("--config-dir=", "-cd=")):
-            dirs.append(Path(arg.split("=", 1)[1]))
-    return dirs
-
-
 def _options(dirs: list[Path], group: str) -> list[str]:
     return sorted({p.stem for d in dirs for p in (d / group).glob("*.yaml")})
 
@@ -106,8 +96,9 @@ def check_experiments(argv: list[str]) -> str | None:
         >>> check_experiments(["model=null"]).split(";")[0]
         'model: expected the name of a config of group model, received null'
     """
-    dirs = _config_dirs(argv)
-    overrides = get_args_parser().parse_known_args(argv)[0].overrides
+    args = get_args_parser().parse_known_args(argv)[0]
+    dirs = [CONFIGS] + ([Path(args.config_dir)] if args.config_dir else [])
+    overrides = args.overrides
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except OverrideParseException:

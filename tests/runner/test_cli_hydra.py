@@ -63,6 +63,14 @@ def test_an_experiment_without_the_package_line_is_named(tmp_path):
     assert check_experiments(["-cd", str(tmp_path), "+exp@_global_=mine"]) is None
 
 
+def test_experiments_of_the_config_dir_in_every_spelling_hydra_accepts(tmp_path):
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "exp" / "mine.yaml").write_text("# @package _global_\n")
+    for flag in (["-cd", str(tmp_path)], [f"--config-dir={tmp_path}"],
+                 ["--config-di", str(tmp_path)]):  # fmt: skip
+        assert check_experiments([*flag, "+exp=mine"]) is None, flag
+
+
 def test_hydra_reports_its_own_errors_through_the_one_line_hook(
     tmp_path, capsys, monkeypatch
 ):
