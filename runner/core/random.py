@@ -157,7 +157,7 @@ class RandomState(Variable):
             >>> bm.random.RandomState(0).randn(4).shape
             (4,)
         """
-        return Array(jax.random.normal(self._key(key), shape))
+        return self.standard_normal(shape, key=key)
 
     def standard_normal(self, size: Shape = None, key: Any = None) -> Array:
         """Standard normal floats of shape ``size``.
