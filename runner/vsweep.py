@@ -142,7 +142,7 @@ def expand(params: dict[str, Any], mode: str = "grid") -> dict[str, np.ndarray]:
         return values
     if mode != "grid":
         raise ConfigError("sweep.mode", f"expected grid or zip, received {mode!r}.")
-    index = np.indices(lengths).reshape(len(lengths), -1)
+    index = _allocate("sweep", np.indices, lengths).reshape(len(lengths), -1)
     return {k: v[i] for (k, v), i in zip(values.items(), index)}
 
 

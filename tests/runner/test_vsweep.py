@@ -87,6 +87,8 @@ def test_expand_grid_and_zip():
         ({"a": {"start": 0, "stop": 1, "step": 0}}, "grid", "sweep.a.step"),
         ({"a": {"start": [0, 0], "stop": [1, 1], "step": 0.5}}, "grid", "sweep.a.step"),
         ({"a": {"start": 0, "stop": 1, "num": 10**13}}, "grid", "sweep.a.num"),
+        ({"a": {"start": 0, "stop": 1, "num": 10**5},
+          "b": {"start": 0, "stop": 1, "num": 10**6}}, "grid", "sweep"),
     ],
 )  # fmt: skip
 def test_bad_expansions(params, mode, key):
