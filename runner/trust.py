@@ -66,8 +66,12 @@ def cli_allowed_targets(overrides: Sequence[str]) -> list[str] | None:
         >>> cli_allowed_targets(["+exp=grad"]) is None
         True
     """
+    return _allowed_in(OverridesParser.create().parse_overrides(list(overrides)))
+
+
+def _allowed_in(overrides: Sequence[Override]) -> list[str] | None:
     found = None
-    for override in OverridesParser.create().parse_overrides(list(overrides)):
+    for override in overrides:
         if override.key_or_group == "allowed_targets":
             value = None if override.is_delete() else override.value()
             found = [str(v) for v in value] if isinstance(value, list) else value
@@ -139,13 +143,13 @@ def _refuse(key: str, where: str) -> ConfigError:
 
 
 def _check_params(params: dict[str, Any], base: dict[str, Any], hydra: Hydra,
-                  where: str) -> None:  # fmt: skip
+                  parser: OverridesParser, where: str) -> None:  # fmt: skip
     """A file's sweep parameters may sweep plain keys only."""
     repo = hydra.config_loader.repository  # type: ignore[attr-defined]
     for key, value in params.items():
         if base.get(key, KeyError) == value:
             continue
-        name = OverridesParser.create().parse_override(f"{key}=0").key_or_group
+        name = parser.parse_override(f"{key}=0").key_or_group
         if name == "hydra" or name.startswith(("hydra.", "hydra/")) or (
             name == "allowed_targets" or repo.group_exists(name)):  # fmt: skip
             raise ConfigError(
@@ -218,6 +222,7 @@ def check_config_files(argv: Sequence[str], primary: Path) -> None:
         parser = OverridesParser.create(config_loader=hydra.config_loader)
         parsed = parser.parse_overrides(args.overrides)
         cli = [o.input_line for o in parsed if _is_hydra(o)]
+        cli_targets = _allowed_in(parsed)
         base = own.compose_config("config", cli, run_mode=RunMode.RUN)
         base_hydra = OmegaConf.to_container(base.hydra, resolve=False)
         for combo in _combinations(parsed, hydra):
@@ -237,8 +242,8 @@ def check_config_files(argv: Sequence[str], primary: Path) -> None:
                     raise _refuse(key, where)
             _check_params(full_hydra["sweeper"].get("params") or {},
                           base_hydra["sweeper"].get("params") or {}, hydra,
-                          where)  # fmt: skip
-            if cli_allowed_targets(args.overrides) is None:
+                          parser, where)  # fmt: skip
+            if cli_targets is None:
                 check_allowed_targets(full.get("allowed_targets"), [], where)
     finally:
         GlobalHydra.instance().clear()
