@@ -17,7 +17,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from .errors import RunnerError
 from .record import RUN_RECORD, read_run, sweep_id
-from .tables import COLUMNS, swept_columns
+from .tables import COLUMNS, swept_columns, swept_names
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -188,7 +188,7 @@ def aggregate(sweep_dir: Path) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=["job", "status", "error", *COLUMNS])
     frame = pd.concat(frames, ignore_index=True)
-    swept = list(frame.columns[1 : frame.columns.get_loc("status")])
+    swept = swept_names(frame.columns)
     points = frame.drop_duplicates("job")
     if len(points) > 1:  # keys with one value in every job are not swept
         same = [k for k in swept if points[k].nunique(dropna=False) == 1]

@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import RunnerError
 from .record import RUN_RECORD, read_run
-from .tables import TEXT_COLUMNS
+from .tables import TEXT_COLUMNS, swept_names
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -244,7 +244,7 @@ def load(path: str | Path) -> Results:
 def _swept(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """Swept key -> its value at each point; element columns joined into arrays."""
     points = frame.drop_duplicates("job")
-    columns = list(frame.columns[1 : frame.columns.get_loc("status")])
+    columns = swept_names(frame.columns)
     out: dict[str, Any] = {}
     elements: dict[str, list[tuple[tuple[int, ...], np.ndarray]]] = {}
     for column in columns:

@@ -28,7 +28,7 @@ from omegaconf import OmegaConf
 from .errors import ConfigError, RunnerError
 from .gather import aggregate
 from .record import RUN_RECORD, SWEEP_RECORD, read_sweep, sweep_id, write_sweep
-from .tables import write_tables
+from .tables import swept_names, write_tables
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -175,7 +175,7 @@ def draw_sweep(sweep_dir: Path, frame: pd.DataFrame) -> None:
     """
     from .plots import plot_sweep  # matplotlib is loaded only to plot
 
-    keys = list(frame.columns[1 : frame.columns.get_loc("status")])
+    keys = swept_names(frame.columns)
     try:
         plot_sweep(frame, keys, sweep_dir / "sweep.png")
     except Exception as err:

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["COLUMNS", "FORMATS", "SCHEMA_VERSION", "atomic_write", "result_columns",
-           "shape_text", "swept_columns", "to_columns", "to_frame", "write_json",
-           "write_tables"]  # fmt: skip
+           "shape_text", "swept_columns", "swept_names", "to_columns", "to_frame",
+           "write_json", "write_tables"]  # fmt: skip
 
 FORMATS = ("csv", "parquet")
 
@@ -126,6 +126,17 @@ def swept_columns(key: str, values: Any) -> dict[str, np.ndarray]:
         f"{key}[{','.join(map(str, ix))}]": numbers[(slice(None), *ix)]
         for ix in np.ndindex(numbers.shape[1:])
     }
+
+
+def swept_names(columns: Sequence[Any]) -> list[str]:
+    """The swept columns of a sweep's table: those between ``job`` and ``status``.
+
+    Example:
+        >>> swept_names(["job", "model.a", "inputs.1[0]", "status", "error", *COLUMNS])
+        ['model.a', 'inputs.1[0]']
+    """
+    names = [str(c) for c in columns]
+    return names[1 : names.index("status")]
 
 
 def to_columns(results: Sequence[Any]) -> dict[str, np.ndarray]:
