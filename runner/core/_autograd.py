@@ -28,6 +28,7 @@ from ._base import Base, iter_arrays
 from ._checks import (
     ArgNums,
     GradVars,
+    _blame,
     _check_aux_pair,
     _check_callable,
     _check_inexact,
@@ -495,9 +496,12 @@ def jacobian(
         options = {"holomorphic": holomorphic}
         return _Transform(kinds[mode], func, grad_vars, dyn_vars, argnums, has_aux,
                           return_value, options, name="jacobian")  # fmt: skip
-    raise ValueError(
-        f"jacobian(mode={mode!r}): expected 'reverse', 'forward' or 'auto'; use "
-        f"'forward' when inputs have fewer elements than outputs."
+    raise _blame(
+        ValueError(
+            f"jacobian(mode={mode!r}): expected 'reverse', 'forward' or 'auto'; use "
+            f"'forward' when inputs have fewer elements than outputs."
+        ),
+        "mode",
     )
 
 

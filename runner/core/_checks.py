@@ -31,7 +31,7 @@ def _blame(error: Exception, argument: str) -> Exception:
     can tell them apart without reading messages.
     ``argument`` is ``func``, ``grad_vars``, ``dyn_vars``, ``argnums``, ``has_aux``
     (also for ``grad`` of a function returning a tuple), ``output`` (the
-    scalar-output rule of ``grad``) or ``allow_int``.
+    scalar-output rule of ``grad``), ``allow_int`` or ``mode`` (``jacobian``).
     """
     error.argument = argument  # type: ignore[attr-defined]
     return error

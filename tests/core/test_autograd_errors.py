@@ -257,8 +257,19 @@ def test_wrong_assignment_inside_a_transform_restores_state():
         (lambda: bm.grad(lambda x: (total(x), x))(jnp.ones(2)), "has_aux"),
         (lambda: bm.grad(total)(jnp.arange(2)), "allow_int"),
         (lambda: bm.grad(3), "func"),
+        (lambda: bm.jacobian(total, mode="both"), "mode"),
     ],
-    ids=["argnums", "nargs", "grad_vars", "has_aux", "output", "pair", "allow", "func"],
+    ids=[
+        "argnums",
+        "nargs",
+        "grad_vars",
+        "has_aux",
+        "output",
+        "pair",
+        "allow",
+        "func",
+        "mode",
+    ],
 )
 def test_core_errors_name_their_argument(make, argument):
     with pytest.raises((TypeError, ValueError)) as info:
