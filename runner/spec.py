@@ -22,7 +22,7 @@ from .errors import ConfigError
 from .schema import DiffConfig, ExperimentConfig, OutputConfig, SweepConfig, validated
 from .tables import FORMATS
 
-__all__ = ["DiffSpec", "Spec", "check_diff", "is_swept", "to_spec"]
+__all__ = ["DiffSpec", "Spec", "check_diff", "is_swept", "refuse_in_sweep", "to_spec"]
 
 #: What to differentiate: the schema's ``diff`` node (see :func:`check_diff`).
 DiffSpec = DiffConfig
@@ -57,7 +57,7 @@ def to_spec(plain: dict[str, Any]) -> Spec:
     _check_seed(spec.seed)
     _check_output(spec.output)
     if is_swept(spec):
-        _refuse_check_in_sweep(spec.diff)
+        refuse_in_sweep(spec.diff)
     return spec
 
 
@@ -167,11 +167,31 @@ def _check_output(output: OutputConfig) -> None:
         )
 
 
-def _refuse_check_in_sweep(diff: DiffSpec) -> None:
+def refuse_in_sweep(diff: DiffSpec) -> None:
+    """Refuse what a vectorized ``sweep`` block does not do: finite-difference
+    checks (``diff.check``, ``diff.check_tol``) and fixed points
+    (``diff.fixed_point``); a ``-m`` sweep, one job per point, does both.
+
+    Raises:
+        ConfigError: naming ``diff.check`` or ``diff.fixed_point``.
+
+    Example:
+        >>> refuse_in_sweep(DiffSpec(kind="jacfwd", eigenvalues=True))
+        >>> refuse_in_sweep(DiffSpec(kind="jacfwd", fixed_point=True))
+        Traceback (most recent call last):
+        ...
+        runner.errors.ConfigError: diff.fixed_point: is not solved inside a sweep ...
+    """
     if diff.check or diff.check_tol is not None:
         raise ConfigError(
             "diff.check",
             "finite-difference checks do not run inside a sweep block; check one "
             "point, run the points as a -m sweep, or set diff.check=false and "
             "diff.check_tol=null.",
+        )
+    if diff.fixed_point:
+        raise ConfigError(
+            "diff.fixed_point",
+            "is not solved inside a sweep block; track the fixed point with a -m "
+            "sweep (each job solves its own), or set diff.fixed_point=false.",
         )

@@ -20,7 +20,7 @@ import runner.core as bm
 from .errors import ConfigError
 from .labels import label
 from .plan import call, make_plan
-from .spec import DiffSpec
+from .spec import DiffSpec, refuse_in_sweep
 from .tables import result_columns, swept_columns
 
 __all__ = ["describe", "expand", "layout", "run_sweep", "sweep_params"]
@@ -256,13 +256,8 @@ def run_sweep(
         raise ConfigError(
             "sweep.chunk_size", f"expected an int >= 1, got {chunk_size!r}."
         )
+    refuse_in_sweep(diff)
     points = expand(params, mode)
-    if diff.fixed_point:
-        raise ConfigError(
-            "diff.fixed_point",
-            "is not solved inside a sweep block; track the fixed point with a -m "
-            "sweep (each job solves its own), or set diff.fixed_point=false.",
-        )
     prepared = make_plan(model, inputs, diff, method)
     positions, arrays = _targets(model, prepared.inputs, list(points))
     batched = []

@@ -54,3 +54,22 @@ def test_a_sweep_block_that_sweeps_nothing_is_refused_when_it_sets_options():
     assert not is_swept(to_spec({}))
     with pytest.raises(ConfigError, match="^sweep: sets mode or chunk_size"):
         is_swept(to_spec({"sweep": {"chunk_size": 8}}))
+
+
+@pytest.mark.parametrize(
+    ("diff", "key"),
+    [({"check": True}, "diff.check"), ({"check_tol": 1e-4}, "diff.check"),
+     ({"kind": "jacfwd", "fixed_point": True}, "diff.fixed_point")],
+)  # fmt: skip
+def test_a_sweep_block_refuses_checks_and_fixed_points_on_every_path(diff, key):
+    from models.tutorial import linear
+    from runner.vsweep import run_sweep
+
+    sweep = {"inputs": {"0": [1.0, 2.0]}}
+    plain = {"model": {"_target_": "models.tutorial.missing"}, "diff": diff}
+    with pytest.raises(ConfigError) as err:  # before the model is built
+        to_spec({**plain, "sweep": sweep})
+    assert err.value.key == key and "sweep block" in str(err.value)
+    with pytest.raises(ConfigError) as err:  # the Python API, not silently skipped
+        run_sweep(linear, [2.0, 1.0], check_diff(diff), None, {"inputs.0": [1.0]})
+    assert err.value.key == key and "sweep block" in str(err.value)
