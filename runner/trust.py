@@ -171,6 +171,7 @@ def _main_hydra(config_path: str, config_dir: str | None) -> Hydra:
             path=f"file://{os.path.abspath(config_dir)}",
             anchor=SearchPathQuery(provider="schema"),
         )
+    GlobalHydra.instance().clear()  # Hydra keeps one; the instance needs none
     return Hydra.create_main_hydra2(task_name="cli", config_search_path=search_path)
 
 
@@ -217,7 +218,9 @@ def check_config_files(argv: Sequence[str], primary: Path) -> None:
     register()  # config.yaml composes against the schema
     config_path = args.config_path or str(primary)
     hydra = _main_hydra(config_path, args.config_dir)
-    own = hydra if config_path == str(primary) else _main_hydra(str(primary), None)
+    own = hydra  # the runner's own files alone: nothing of --config-dir
+    if config_path != str(primary) or args.config_dir is not None:
+        own = _main_hydra(str(primary), None)
     try:
         parser = OverridesParser.create(config_loader=hydra.config_loader)
         parsed = parser.parse_overrides(args.overrides)

@@ -92,3 +92,19 @@ def test_allowed_targets_come_from_the_command_line_only():
     for value, overrides in ([[""], []], [["os."], ["allowed_targets=[a.]"]]):
         with pytest.raises(ConfigError, match="^allowed_targets: set by a config"):
             check_allowed_targets(value, overrides)
+
+
+@pytest.mark.filterwarnings("ignore:(?s).*validated against ConfigStore:UserWarning")
+def test_a_config_dir_shadowing_the_primary_defaults_is_checked(tmp_path, monkeypatch):
+    # --config-dir comes before the schema in the search path, so its own
+    # experiment_schema.yaml would be read by the composition without any
+    # experiment too: the comparison must be with the runner's own files alone.
+    monkeypatch.delenv("RUNNER_TRUST_CONFIG_HYDRA", raising=False)
+    logging = tmp_path / "hydra" / "job_logging"
+    logging.mkdir(parents=True)
+    (logging / "mine.yaml").write_text("version: 1\nroot: {level: DEBUG}\n")
+    (tmp_path / "experiment_schema.yaml").write_text(
+        "defaults:\n  - override /hydra/job_logging: mine\n"
+    )
+    with pytest.raises(ConfigError, match="^hydra.job_logging"):
+        check_config_files([f"--config-dir={tmp_path}", "+exp=grad"], CONFIGS)
