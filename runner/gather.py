@@ -131,6 +131,12 @@ def job_table(job_dir: Path, record: dict[str, Any]) -> pd.DataFrame:
         if status == "running":
             status = "incomplete"
         frame = pd.DataFrame(_NO_ROW)
+    if "job" in frame.columns:
+        raise RunnerError(
+            f"sweep: the job in {job_dir} ran a sweep block (its table has a point "
+            f"per row), which a -m sweep cannot gather; load each job's table with "
+            f"runner.results.load(job_dir), or run the -m sweep without a sweep block."
+        )
     frame.insert(0, "error", record.get("error", ""))
     frame.insert(0, "status", status)
     swept: dict[str, Any] = {}
@@ -153,7 +159,8 @@ def aggregate(sweep_dir: Path) -> pd.DataFrame:
     names its id are gathered (jobs of an earlier sweep are left out).
 
     Raises:
-        RunnerError: a job's records cannot be read; names the job's directory.
+        RunnerError: a job's records cannot be read, or a job ran a sweep block;
+            names the job's directory.
 
     Example:
         >>> import tempfile, pathlib
@@ -178,6 +185,8 @@ def aggregate(sweep_dir: Path) -> pd.DataFrame:
             if current is not None and record.get("sweep_id") != current:
                 continue  # a job of an earlier sweep
             frames.append(job_table(job_dir, record))
+        except RunnerError:
+            raise
         except Exception as err:
             message = " ".join(str(err).split())
             raise RunnerError(

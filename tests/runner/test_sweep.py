@@ -145,6 +145,18 @@ def test_unreadable_job_fails_the_gathering_in_one_line(tmp_path, capsys):
     runner.sweep.FAILED.clear()
 
 
+def test_a_job_that_ran_a_sweep_block_is_refused_in_one_line(tmp_path, capsys):
+    _job(tmp_path, 0, "ok", ["+exp=grad", "seed=1"], [ROW])
+    _job(tmp_path, 1, "ok", ["+exp=grad", "seed=2"])
+    points = {"job": [0, 1], "inputs.0": [1.0, 2.0], "status": ["ok", "ok"],
+              "error": ["", ""]}  # fmt: skip
+    write_tables({**points, **dict(zip(COLUMNS, zip(ROW, ROW)))}, tmp_path / "1")
+    assert main([str(tmp_path)]) == 1
+    line = _one_line(capsys)
+    assert str(tmp_path / "1") in line and "sweep block" in line
+    assert "resume=true" not in line and not (tmp_path / "results.csv").exists()
+
+
 def test_table_write_failure_leaves_no_sweep_table(tmp_path, capsys, monkeypatch):
     _job(tmp_path, 0, "ok", ["+exp=grad"], [ROW])
     real = runner.sweep.write_tables
