@@ -34,7 +34,7 @@ from .record import read_run, write_run
 from .schema import SweepConfig
 from .spec import DiffSpec, Spec, is_swept, to_spec
 from .summary import print_summary, save_summary
-from .tables import to_columns, write_tables
+from .tables import result_columns, write_tables
 
 __all__ = ["execute", "run_job", "to_plain", "versions"]
 
@@ -289,7 +289,7 @@ def _compute_and_write(
         results = compute(*_build(spec))
         if output.fail_on_nonfinite:
             raise_on_nonfinite(results)
-        table = to_columns(results)
+        table = result_columns(results)
     write_tables(table, output_dir, output.formats, output.precision)
     for row in results:
         if row.quantity.startswith("nonfinite_"):

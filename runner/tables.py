@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["COLUMNS", "FORMATS", "SCHEMA_VERSION", "atomic_write", "result_columns",
-           "shape_text", "swept_columns", "swept_names", "to_columns", "to_frame",
-           "write_json", "write_tables"]  # fmt: skip
+           "shape_text", "swept_columns", "swept_names", "to_frame", "write_json",
+           "write_tables"]  # fmt: skip
 
 FORMATS = ("csv", "parquet")
 
@@ -139,20 +139,9 @@ def swept_names(columns: Sequence[Any]) -> list[str]:
     return names[1 : names.index("status")]
 
 
-def to_columns(results: Sequence[Any]) -> dict[str, np.ndarray]:
-    """The table of one run's ``results`` (see :func:`result_columns`).
-
-    Example:
-        >>> from runner.experiment import Result
-        >>> cols = to_columns([Result("value", "", "", np.array([1.0, 2.0]))])
-        >>> cols["index"].tolist(), cols["value"].tolist()
-        ([0, 1], [1.0, 2.0])
-    """
-    return result_columns(results)
-
-
 def to_frame(results: Sequence[Any]) -> Any:
-    """The table of :func:`to_columns` as a ``pandas.DataFrame``.
+    """The table of one run's ``results`` (:func:`result_columns`) as a
+    ``pandas.DataFrame``.
 
     Example:
         >>> from runner.experiment import Result
@@ -162,7 +151,7 @@ def to_frame(results: Sequence[Any]) -> Any:
     """
     import pandas as pd
 
-    return pd.DataFrame(to_columns(results), columns=list(COLUMNS))
+    return pd.DataFrame(result_columns(results), columns=list(COLUMNS))
 
 
 def _new_temp(path: Path) -> Path:

@@ -16,7 +16,6 @@ from runner.tables import (
     atomic_write,
     result_columns,
     swept_columns,
-    to_columns,
     write_json,
     write_tables,
 )
@@ -27,7 +26,7 @@ def test_a_sweeps_rows_are_each_points_run_rows_in_turn():
     arrays = [rng.normal(size=s) for s in [(3, 4, 2), (3,), (3, 5)]]
     names = [("grad", "arg0", ""), ("value", "", ""), ("aux", "", "[1]")]
     swept = result_columns([Result(*n, a) for n, a in zip(names, arrays)], points=3)
-    runs = [to_columns([Result(*n, a[p]) for n, a in zip(names, arrays)])
+    runs = [result_columns([Result(*n, a[p]) for n, a in zip(names, arrays)])
             for p in range(3)]  # fmt: skip
     assert list(swept) == list(COLUMNS)
     for column in COLUMNS:
