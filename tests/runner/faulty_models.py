@@ -144,14 +144,8 @@ def exits(x: Any) -> Any:
 
 
 def dies(x: Any) -> Any:
-    """``sum(x**2)``, but ends the process at once (``os._exit(70)``, as a segfault
-    or the OOM killer would) when ``x`` has three elements.
-
-    Args:
-        x: an array.
-
-    Returns:
-        The sum of squares (never, for three elements).
+    """As :func:`exits`, but ends the process at once (``os._exit(70)``, as a
+    segfault or the OOM killer would) when ``x`` has three elements.
 
     Example:
         >>> float(dies(jnp.array([1.0, 2.0])))
