@@ -154,8 +154,7 @@ def _complete(
     except (OSError, ValueError):
         return False
     return (
-        isinstance(record, dict)
-        and record.get("status") == "ok"
+        record.get("status") == "ok"
         and record.get("config_hash") == config_hash
         and record.get("sweep_id") == sweep_id
         and all((output_dir / f"results.{f}").is_file() for f in formats)
