@@ -2,12 +2,15 @@
 
 ``diff.check=true`` recomputes every derivative by central finite differences of the
 same function (the model's method with its ``has_aux`` part dropped), evaluated in
-float64 where the model allows it, and tabulates per ``wrt`` the largest absolute
-error and the relative error (the largest absolute error divided by the largest
-magnitude of that derivative). Steps are ``eps**(1/3) * max(1, |x|)`` for first
-derivatives and ``eps**(1/4) * max(1, |x|)`` for Hessians, ``eps`` being the machine
-epsilon of the precision the function was evaluated in. The check costs 2 calls of
-the function per differentiated scalar (about 2 n**2 for a Hessian).
+float64 where the model allows it (in its own precision when it draws random
+numbers, so the draws are the derivative's: every call starts from the state the
+derivative started from, random generators included), and tabulates per ``wrt``
+the largest absolute error and the relative error (the largest absolute error
+divided by the largest magnitude of that derivative). Steps are
+``eps**(1/3) * max(1, |x|)`` for first derivatives and ``eps**(1/4) * max(1, |x|)``
+for Hessians, ``eps`` being the machine epsilon of the precision the function was
+evaluated in. The check costs 2 calls of the function per differentiated scalar
+(about 2 n**2 for a Hessian).
 
 Example:
     >>> import numpy as np
@@ -114,20 +117,24 @@ def problem_for(plan: Plan, model: Any) -> Problem:
 
 
 def snapshot(model: Any) -> list[tuple[bm.Array, Any]]:
-    """The current value of every Array reachable from ``model``.
+    """The current value of every Array reachable from ``model``, and of the
+    default random generator (``runner.core.random.DEFAULT``).
 
     Args:
         model: a ``Base`` object, a function, or a ``functools.partial`` of one.
 
     Returns:
-        ``(array, value)`` pairs: the state a finite-difference check starts from.
+        ``(array, value)`` pairs: the state a finite-difference check starts from,
+        so that random draws are the derivative's.
 
     Example:
         >>> from models.tutorial import F
-        >>> [v.tolist() for _, v in snapshot(F(name="f"))]
+        >>> [v.tolist() for _, v in snapshot(F(name="f"))][:2]
         [[1.0], [1.0]]
+        >>> snapshot(F())[-1][0] is bm.random.DEFAULT
+        True
     """
-    roots = [model]
+    roots = [model, bm.random.DEFAULT]  # the default generator, as a job's state
     if isinstance(model, functools.partial):
         roots += [*model.args, *model.keywords.values()]
     return [(array, array.value) for _, array in bm.iter_arrays(roots)]
@@ -268,6 +275,11 @@ def _second(f: _Function, y0: np.ndarray) -> np.ndarray:
 def _evaluate(problem: Problem, x64: bool) -> dict[tuple[str, str], np.ndarray]:
     f = _Function(problem, x64)
     y0 = f(f.z0)
+    if x64 and any(
+        isinstance(a, bm.random.RandomState) for a in f.jitted.known_states()
+    ):
+        # float64 draws differ from the derivative's: evaluate in its precision
+        raise _DrawsRandomNumbers
     pos, outs = f.positions, f.outputs
     expected: dict[tuple[str, str], np.ndarray] = {}
     if problem.kind in ("grad", "vector_grad"):
@@ -289,6 +301,10 @@ def _evaluate(problem: Problem, x64: bool) -> dict[tuple[str, str], np.ndarray]:
                         oshape + shape_a + shape_b
                     )
     return expected
+
+
+class _DrawsRandomNumbers(Exception):
+    """The function draws random numbers, so it runs in its own precision."""
 
 
 class _Summed:

@@ -149,6 +149,30 @@ def test_state_after_a_checked_run_is_the_state_after_a_plain_run():
     assert float(checked.a.value[0]) == 2.0  # F2 wrote a <- 2ab once, not per probe
 
 
+class Noisy(bm.Base):
+    """``sum(x * (1 + n1 + n2))``, noise from the default and its own generator."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rng = bm.random.RandomState(1)
+
+    def __call__(self, x):
+        noise = bm.random.normal(size=x.shape) + self.rng.normal(size=x.shape)
+        return (x * (1.0 + noise)).sum()
+
+
+def test_random_draws_are_the_derivatives_in_the_check():
+    bm.random.seed(0)
+    plain = {r.quantity: r.array for r in compute(Noisy(), [X], DiffSpec())}
+    after_plain = np.asarray(bm.random.DEFAULT.value)
+    bm.random.seed(0)
+    checked = {r.quantity: r.array for r in compute(Noisy(), [X], DiffSpec(check=True))}
+    np.testing.assert_array_equal(checked["grad"], plain["grad"])
+    # d/dx sum(x * (1 + noise)) = 1 + noise, with the noise the derivative drew.
+    assert float(checked["check_rel_error"]) < 1e-5
+    np.testing.assert_array_equal(bm.random.DEFAULT.value, after_plain)
+
+
 def test_structured_jacobians_are_labelled_by_output_then_match_jax():
     pair = Pair()
     rows = compute(pair, [[1.0, 2.0], [3.0, -1.0]],
