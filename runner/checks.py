@@ -24,7 +24,6 @@ Example:
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,6 +34,7 @@ import numpy as np
 
 import runner.core as bm
 
+from .compiled import job_state
 from .errors import CheckError
 from .labels import Result, arg_wrt
 from .schema import JACOBIAN_KINDS
@@ -134,10 +134,7 @@ def snapshot(model: Any) -> list[tuple[bm.Array, Any]]:
         >>> snapshot(F())[-1][0] is bm.random.DEFAULT
         True
     """
-    roots = [model, bm.random.DEFAULT]  # the default generator, as a job's state
-    if isinstance(model, functools.partial):
-        roots += [*model.args, *model.keywords.values()]
-    return [(array, array.value) for _, array in bm.iter_arrays(roots)]
+    return [(array, array.value) for array in job_state(model)]
 
 
 # -- finite differences ------------------------------------------------------------

@@ -22,7 +22,7 @@ import numpy as np
 
 import runner.core as bm
 
-__all__ = ["cached_call", "structure_key"]
+__all__ = ["cached_call", "job_state", "structure_key"]
 
 _PRIMITIVES = (bool, int, float, str, type(None))
 #: key -> (module state found while compiling, the program: a jax.stages.Compiled)
@@ -57,14 +57,20 @@ def _arrays(model: Any) -> list[bm.Array]:
     return [a for _, a in bm.iter_arrays(model)] if isinstance(model, bm.Base) else []
 
 
-def _state(model: Any) -> list[bm.Array]:
-    """The Arrays of a job's model (and of a partial's arguments) and the default
-    random generator; other state is found while compiling (see :func:`_compile`)."""
+def job_state(model: Any) -> list[bm.Array]:
+    """The Arrays of a job's model (and of a partial's arguments), then the default
+    random generator, each once; other state is found while compiling.
+
+    Example:
+        >>> from models.tutorial import F
+        >>> state = job_state(F())
+        >>> len(state), state[-1] is bm.random.DEFAULT
+        (3, True)
+    """
     roots = [model]
     if isinstance(model, functools.partial):
         roots += [*model.args, *model.keywords.values()]
-    found = [a for _, a in bm.iter_arrays(roots)] + [bm.random.DEFAULT]
-    return list({id(a): a for a in found}.values())
+    return [a for _, a in bm.iter_arrays([*roots, bm.random.DEFAULT])]
 
 
 def _evict() -> None:
@@ -158,7 +164,7 @@ def cached_call(
             _evict()
             _CACHE[key] = bm.jit(derivative)
         return _CACHE[key](*inputs)
-    arrays = _state(model)
+    arrays = job_state(model)
     values = [_strong(a.value) for a in arrays]
     args = [_strong(x) for x in inputs]
     entry = _CACHE.get(key)
