@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -218,10 +220,17 @@ def check_config_files(argv: Sequence[str], primary: Path) -> None:
     register()  # config.yaml composes against the schema
     config_path = args.config_path or str(primary)
     hydra = _main_hydra(config_path, args.config_dir)
-    own = hydra  # the runner's own files alone: nothing of --config-dir
-    if config_path != str(primary) or args.config_dir is not None:
-        own = _main_hydra(str(primary), None)
+    # The base: the runner's own files, and of --config-dir only its hydra/
+    # group (what hydra/launcher=mine chooses), so that no file of it stands in
+    # for one the runner reads (such as experiment_schema).
+    own, hydra_only = hydra, None
     try:
+        if config_path != str(primary) or args.config_dir is not None:
+            hydra_only = tempfile.mkdtemp(prefix="runner-trust-")
+            mine = Path(args.config_dir or hydra_only, "hydra")
+            if mine.is_dir():
+                os.symlink(mine.resolve(), Path(hydra_only, "hydra"))
+            own = _main_hydra(str(primary), hydra_only)
         parser = OverridesParser.create(config_loader=hydra.config_loader)
         parsed = parser.parse_overrides(args.overrides)
         cli = [o.input_line for o in parsed if _is_hydra(o)]
@@ -250,3 +259,5 @@ def check_config_files(argv: Sequence[str], primary: Path) -> None:
                 check_allowed_targets(full.get("allowed_targets"), [], where)
     finally:
         GlobalHydra.instance().clear()
+        if hydra_only is not None:
+            shutil.rmtree(hydra_only, ignore_errors=True)

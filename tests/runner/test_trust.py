@@ -106,5 +106,8 @@ def test_a_config_dir_shadowing_the_primary_defaults_is_checked(tmp_path, monkey
     (tmp_path / "experiment_schema.yaml").write_text(
         "defaults:\n  - override /hydra/job_logging: mine\n"
     )
+    flag = f"--config-dir={tmp_path}"
     with pytest.raises(ConfigError, match="^hydra.job_logging"):
-        check_config_files([f"--config-dir={tmp_path}", "+exp=grad"], CONFIGS)
+        check_config_files([flag, "+exp=grad"], CONFIGS)
+    # What the command line chooses from it is the command line's.
+    check_config_files([flag, "+exp=grad", "hydra/job_logging=mine"], CONFIGS)
