@@ -36,6 +36,7 @@ from ._checks import (
     _check_scalar,
     _decorator_form,
     _disown,
+    _entry_name,
     _normalize_argnums,
     _normalize_grad_vars,
 )
@@ -217,10 +218,18 @@ class _Transform:
         return (var_part, args_part) if self.vars else args_part
 
     def _explain_int(self, args: tuple[Any, ...]) -> None:
-        names = [f"grad_vars entry {i}" for i in range(len(self.vars))]
-        names += [f"argument {a} (argnums)" for a in self.arg_tuple]
-        values = [a.value for a in self.vars] + [args[a] for a in self.arg_tuple]
-        _check_inexact(self.name, names, values)
+        tree = self.treedef.unflatten(self.vars) if self.vars else ()
+        paths = jax.tree_util.tree_flatten_with_path(
+            tree, is_leaf=lambda x: isinstance(x, Array)
+        )[0]
+        entries = [
+            (_entry_name(i, path), array.value, "grad_vars")
+            for i, (path, array) in enumerate(paths)
+        ]
+        entries += [
+            (f"argument {a} (argnums)", args[a], "allow_int") for a in self.arg_tuple
+        ]
+        _check_inexact(self.name, entries)
 
 
 class _PerPosition:

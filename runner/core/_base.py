@@ -208,10 +208,10 @@ class Collector(dict):
 
 def _flatten_collector(c: Collector) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     keys = tuple(sorted(c))  # as JAX flattens a dict: leaves in sorted key order
-    return tuple(c[k] for k in keys), keys
+    return tuple((jax.tree_util.DictKey(k), c[k]) for k in keys), keys
 
 
-jax.tree_util.register_pytree_node(
+jax.tree_util.register_pytree_with_keys(
     Collector, _flatten_collector, lambda keys, values: Collector(zip(keys, values))
 )
 

@@ -31,7 +31,8 @@ def _blame(error: Exception, argument: str) -> Exception:
     can tell them apart without reading messages.
     ``argument`` is ``func``, ``grad_vars``, ``dyn_vars``, ``argnums``, ``has_aux``
     (also for ``grad`` of a function returning a tuple), ``output`` (the
-    scalar-output rule of ``grad``), ``allow_int`` or ``mode`` (``jacobian``).
+    scalar-output rule of ``grad``), ``allow_int`` (an integer argument; an integer
+    ``grad_vars`` entry is ``grad_vars``) or ``mode`` (``jacobian``).
     """
     error.argument = argument  # type: ignore[attr-defined]
     return error
@@ -215,18 +216,35 @@ def _check_scalar(out: Any) -> None:
     )
 
 
-def _check_inexact(kind: str, names: list[str], values: list[Any]) -> None:
-    """Explain an integer input that JAX refused, naming which argument it was."""
-    for name, value in zip(names, values):
+def _entry_name(i: int, path: tuple[Any, ...]) -> str:
+    """``grad_vars entry i``, with its key when ``grad_vars`` is a dict."""
+    if any(isinstance(k, jax.tree_util.DictKey) for k in path):
+        return f"grad_vars entry {i} (grad_vars{jax.tree_util.keystr(path)})"
+    return f"grad_vars entry {i}"
+
+
+def _check_inexact(kind: str, entries: list[tuple[str, Any, str]]) -> None:
+    """Explain an integer input that JAX refused, naming which input it was.
+
+    ``entries`` are ``(name, value, argument)``: an integer ``grad_vars`` entry (a
+    random key, a counter) is blamed on ``grad_vars``, an integer argument on
+    ``allow_int``.
+    """
+    for name, value, argument in entries:
         for leaf in jax.tree_util.tree_leaves(value):
             dtype = jnp.result_type(leaf)
             if not jnp.issubdtype(dtype, jnp.inexact):
+                fix = (
+                    "Leave it out of grad_vars (e.g. use train_vars())"
+                    if argument == "grad_vars"
+                    else "Pass floats (e.g. 2. instead of 2)"
+                )
                 raise _blame(
                     TypeError(
                         f"{kind} requires real- or complex-valued inputs (input "
                         f"dtype that is a sub-dtype of np.inexact), but {name} has "
-                        f"dtype {dtype}. Pass floats (e.g. 2. instead of 2), or set "
-                        f"allow_int=True (grad, jacrev) to get float0 zeros for it."
+                        f"dtype {dtype}. {fix}, or set allow_int=True (grad, "
+                        f"jacrev) to get float0 zeros for it."
                     ),
-                    "allow_int",
+                    argument,
                 )

@@ -186,6 +186,21 @@ def test_integer_grad_var_points_at_allow_int(transform):
         transform(lambda: bm.sum(counts * 1.0), grad_vars=counts)()
 
 
+def test_a_generator_among_dict_grad_vars_is_named_by_its_key():
+    # model.vars() collects a model's RandomState too; its uint32 key has no gradient.
+    model = bm.Base(name="m")
+    model.w = bm.TrainVar(jnp.ones(2))
+    model.rng = bm.random.RandomState(0)
+    f = bm.grad(
+        lambda: bm.sum(model.w * model.rng.normal(size=2)), grad_vars=model.vars()
+    )
+    with pytest.raises(
+        TypeError, match=r"grad_vars\['m.rng'\]\) has dtype uint32. Leave it out of gra"
+    ) as info:
+        f()
+    assert info.value.argument == "grad_vars"
+
+
 def test_allow_int_gives_float0_zeros():
     # d/dy sum(x * y) = x for the float argument; the int argument gets float0.
     x = jnp.array([1.0, 2.0])
@@ -256,6 +271,10 @@ def test_wrong_assignment_inside_a_transform_restores_state():
         (lambda: bm.grad(lambda x: x)(jnp.ones(2)), "output"),
         (lambda: bm.grad(lambda x: (total(x), x))(jnp.ones(2)), "has_aux"),
         (lambda: bm.grad(total)(jnp.arange(2)), "allow_int"),
+        (
+            lambda: bm.grad(lambda: 0.0, grad_vars=bm.random.RandomState(0))(),
+            "grad_vars",
+        ),
         (lambda: bm.grad(3), "func"),
         (lambda: bm.jacobian(total, mode="both"), "mode"),
     ],
@@ -267,6 +286,7 @@ def test_wrong_assignment_inside_a_transform_restores_state():
         "output",
         "pair",
         "allow",
+        "int_var",
         "func",
         "mode",
     ],
