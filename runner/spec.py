@@ -19,10 +19,25 @@ import dataclasses
 from typing import Any
 
 from .errors import ConfigError
-from .schema import DiffConfig, ExperimentConfig, OutputConfig, SweepConfig, validated
+from .schema import (
+    JACOBIAN_KINDS,
+    DiffConfig,
+    ExperimentConfig,
+    OutputConfig,
+    SweepConfig,
+    validated,
+)
 from .tables import FORMATS
 
-__all__ = ["DiffSpec", "Spec", "check_diff", "is_swept", "refuse_in_sweep", "to_spec"]
+__all__ = [
+    "DiffSpec",
+    "Spec",
+    "check_diff",
+    "fixed_point_argnum",
+    "is_swept",
+    "refuse_in_sweep",
+    "to_spec",
+]
 
 #: What to differentiate: the schema's ``diff`` node (see :func:`check_diff`).
 DiffSpec = DiffConfig
@@ -52,8 +67,7 @@ def to_spec(plain: dict[str, Any]) -> Spec:
         runner.errors.ConfigError: seed: expected an int in 0..4294967295, ...
     """
     spec = validated(plain)
-    _check_tol(spec.diff.check_tol)
-    _check_fixed_point_tol(spec.diff.fixed_point_tol)
+    _check_diff(spec.diff)
     _check_seed(spec.seed)
     _check_output(spec.output)
     if is_swept(spec):
@@ -85,9 +99,45 @@ def check_diff(diff: DiffSpec | dict[str, Any]) -> DiffSpec:
     if isinstance(diff, DiffConfig):
         diff = {f.name: getattr(diff, f.name) for f in dataclasses.fields(diff)}
     checked = validated({"diff": diff}).diff
-    _check_tol(checked.check_tol)
-    _check_fixed_point_tol(checked.fixed_point_tol)
+    _check_diff(checked)
     return checked
+
+
+def fixed_point_argnum(diff: DiffSpec) -> int:
+    """The input that ``diff.fixed_point`` solves in: one int ``diff.argnums`` (0
+    when null), with a Jacobian kind and no ``grad_vars``.
+
+    Raises:
+        ConfigError: naming ``diff.fixed_point`` when ``diff`` does not describe a
+            vector field's Jacobian in one input.
+
+    Example:
+        >>> fixed_point_argnum(DiffSpec(kind="jacfwd", argnums=1, fixed_point=True))
+        1
+        >>> fixed_point_argnum(DiffSpec(kind="grad", fixed_point=True))
+        Traceback (most recent call last):
+        ...
+        runner.errors.ConfigError: diff.fixed_point: needs diff.kind jacobian, ...
+    """
+    if diff.kind not in JACOBIAN_KINDS:
+        raise ConfigError(
+            "diff.fixed_point",
+            f"needs diff.kind jacobian, jacrev or jacfwd, received '{diff.kind}'; "
+            f"set diff.kind=jacfwd or diff.fixed_point=false.",
+        )
+    argnums = 0 if diff.argnums is None else diff.argnums
+    if (
+        diff.grad_vars is not None
+        or isinstance(argnums, bool)
+        or not isinstance(argnums, int)
+    ):
+        raise ConfigError(
+            "diff.fixed_point",
+            f"solves in one input, so it needs one int diff.argnums and no "
+            f"diff.grad_vars, received argnums={diff.argnums!r}, "
+            f"grad_vars={diff.grad_vars!r}; e.g. diff.argnums=0.",
+        )
+    return argnums
 
 
 def is_swept(spec: Spec) -> bool:
@@ -115,6 +165,14 @@ def is_swept(spec: Spec) -> bool:
             "sweep.inputs.<i> or sweep.model.<path>, or drop those settings.",
         )
     return False
+
+
+def _check_diff(diff: DiffSpec) -> None:
+    """The rules of a ``diff`` node that its types do not express."""
+    _check_tol(diff.check_tol)
+    _check_fixed_point_tol(diff.fixed_point_tol)
+    if diff.fixed_point:
+        fixed_point_argnum(diff)
 
 
 def _check_tol(tol: float | None) -> None:

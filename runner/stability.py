@@ -18,7 +18,7 @@ import numpy as np
 import runner.core as bm
 
 from .errors import ConfigError
-from .schema import JACOBIAN_KINDS
+from .spec import fixed_point_argnum
 
 __all__ = [
     "FIXED_POINT_TOL",
@@ -199,24 +199,11 @@ def solve_fixed_point(
 
 def _check_spec(diff: Any, n_inputs: int) -> int:
     """The one input to solve in; refuse specs that are not a vector field's."""
-    if diff.kind not in JACOBIAN_KINDS:
+    argnum = fixed_point_argnum(diff)
+    if not 0 <= argnum < n_inputs:
         raise ConfigError(
             "diff.fixed_point",
-            f"needs diff.kind jacobian, jacrev or jacfwd, received '{diff.kind}'; "
-            f"set diff.kind=jacfwd or diff.fixed_point=false.",
-        )
-    argnums = 0 if diff.argnums is None else diff.argnums
-    if diff.grad_vars is not None or isinstance(argnums, (list, tuple, bool)):
-        raise ConfigError(
-            "diff.fixed_point",
-            f"solves in one input, so it needs one int diff.argnums and no "
-            f"diff.grad_vars, received argnums={diff.argnums!r}, "
-            f"grad_vars={diff.grad_vars!r}; e.g. diff.argnums=0.",
-        )
-    if not 0 <= argnums < n_inputs:
-        raise ConfigError(
-            "diff.fixed_point",
-            f"needs inputs.{argnums} as the starting point, but there are "
+            f"needs inputs.{argnum} as the starting point, but there are "
             f"{n_inputs} input(s); give the state as an input.",
         )
-    return int(argnums)
+    return argnum

@@ -73,3 +73,17 @@ def test_a_sweep_block_refuses_checks_and_fixed_points_on_every_path(diff, key):
     with pytest.raises(ConfigError) as err:  # the Python API, not silently skipped
         run_sweep(linear, [2.0, 1.0], check_diff(diff), None, {"inputs.0": [1.0]})
     assert err.value.key == key and "sweep block" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("diff", "phrase"),
+    [({"kind": "grad"}, "jacobian, jacrev or jacfwd"),
+     ({"kind": "jacfwd", "argnums": [0]}, "one int"),
+     ({"kind": "jacfwd", "argnums": False}, "one int"),
+     ({"kind": "jacfwd", "grad_vars": "w"}, "no diff.grad_vars")],
+)  # fmt: skip
+def test_a_fixed_point_spec_is_checked_before_the_model_is_built(diff, phrase):
+    plain = {"model": {"_target_": "models.tutorial.missing"},
+             "diff": {**diff, "fixed_point": True}}  # fmt: skip
+    with pytest.raises(ConfigError, match=f"^diff.fixed_point: .*{phrase}"):
+        to_spec(plain)
