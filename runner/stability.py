@@ -18,6 +18,7 @@ import numpy as np
 import runner.core as bm
 
 from .errors import ConfigError
+from .schema import DiffConfig
 from .spec import fixed_point_argnum
 
 __all__ = [
@@ -30,8 +31,9 @@ __all__ = [
     "solve_fixed_point",
 ]
 
-#: A point is a fixed point when ``|F(x)|`` (Euclidean norm) is at most this.
-FIXED_POINT_TOL = 1e-5
+#: A point is a fixed point when ``|F(x)|`` (Euclidean norm) is at most this: the
+#: schema's default ``diff.fixed_point_tol``.
+FIXED_POINT_TOL: float = DiffConfig.fixed_point_tol
 #: Newton iterations before :func:`newton` gives up.
 MAX_ITERATIONS = 50
 
