@@ -12,7 +12,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 import runner.__main__
 from runner.cli import check_experiments, run_main
 
-from ..conftest import EXPERIMENTS
+from ..conftest import CONFIGS, EXPERIMENTS
 
 
 @pytest.mark.parametrize(
@@ -69,6 +69,23 @@ def test_experiments_of_the_config_dir_in_every_spelling_hydra_accepts(tmp_path)
     for flag in (["-cd", str(tmp_path)], [f"--config-dir={tmp_path}"],
                  ["--config-di", str(tmp_path)]):  # fmt: skip
         assert check_experiments([*flag, "+exp=mine"]) is None, flag
+
+
+def test_trusting_hydra_nodes_does_not_trust_a_files_allowed_targets(
+    tmp_path, capsys, monkeypatch
+):
+    # RUNNER_TRUST_CONFIG_HYDRA=1 skips the file check; each job still refuses an
+    # allow-list the command line did not give.
+    monkeypatch.setenv("RUNNER_TRUST_CONFIG_HYDRA", "1")
+    monkeypatch.delenv("RUNNER_ALLOWED_TARGETS", raising=False)
+    (tmp_path / "exp").mkdir()
+    text = (CONFIGS / "exp" / "grad.yaml").read_text() + "allowed_targets: [os.]\n"
+    (tmp_path / "exp" / "mine.yaml").write_text(text)
+    argv = [f"--config-dir={tmp_path}", "+exp=mine", "output.plots=false",
+            f"hydra.run.dir={tmp_path / 'run'}"]  # fmt: skip
+    assert run_main(argv)[0] != 0
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line.startswith("error: allowed_targets: set by a config file"), line
 
 
 def test_hydra_reports_its_own_errors_through_the_one_line_hook(
