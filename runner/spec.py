@@ -26,6 +26,7 @@ from .schema import (
     OutputConfig,
     SweepConfig,
     validated,
+    validated_diff,
 )
 from .tables import FORMATS
 
@@ -98,7 +99,7 @@ def check_diff(diff: DiffSpec | dict[str, Any]) -> DiffSpec:
     """
     if isinstance(diff, DiffConfig):
         diff = {f.name: getattr(diff, f.name) for f in dataclasses.fields(diff)}
-    checked = validated({"diff": diff}).diff
+    checked = validated_diff(diff)
     _check_diff(checked)
     return checked
 

@@ -87,3 +87,16 @@ def test_a_fixed_point_spec_is_checked_before_the_model_is_built(diff, phrase):
              "diff": {**diff, "fixed_point": True}}  # fmt: skip
     with pytest.raises(ConfigError, match=f"^diff.fixed_point: .*{phrase}"):
         to_spec(plain)
+
+
+@pytest.mark.parametrize(
+    "diff",
+    [{"kindd": "grad"}, {"has_aux": "maybe"}, {"check_tol": "x"}, {"check_tol": -1},
+     {"kind": "jacobian", "mode": "sideways"}, None, 3],
+)  # fmt: skip
+def test_check_diff_errs_as_to_spec_does(diff):
+    with pytest.raises(ConfigError) as alone:
+        check_diff(diff)
+    with pytest.raises(ConfigError) as whole:
+        to_spec({"diff": diff})
+    assert str(alone.value) == str(whole.value)
