@@ -177,6 +177,24 @@ def _main_hydra(config_path: str, config_dir: str | None) -> Hydra:
     return Hydra.create_main_hydra2(task_name="cli", config_search_path=search_path)
 
 
+def _added_options(config_dir: str | None, own: Hydra) -> str:
+    """A directory of the ``hydra/`` options of ``config_dir`` that ``own`` lacks.
+
+    The base composition reads these (so that ``hydra/launcher=mine`` composes)
+    and nothing else of ``config_dir``: not a file standing in for one the runner
+    or Hydra has (``experiment_schema``, ``hydra/sweeper/basic``).
+    """
+    repo = own.config_loader.repository  # type: ignore[attr-defined]
+    added = tempfile.mkdtemp(prefix="runner-trust-")
+    root = Path(config_dir) if config_dir is not None else None
+    for path in sorted(root.glob("hydra/**/*.yaml")) if root else ():
+        name = path.relative_to(root)
+        if not repo.config_exists(name.with_suffix("").as_posix()):
+            (Path(added) / name).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(path.resolve(), Path(added) / name)
+    return added
+
+
 def _combinations(overrides: list[Override], hydra: Hydra) -> list[list[str]]:
     """Every combination of the config-group choices of a (sweep) command line."""
     repo = hydra.config_loader.repository  # type: ignore[attr-defined]
@@ -198,7 +216,8 @@ def check_config_files(argv: Sequence[str], primary: Path) -> None:
     Composes the config of the command line ``argv`` for every combination of
     its config-group choices (each experiment of a sweep) and compares the
     ``hydra`` node, unresolved, with the one of ``primary/config.yaml`` and the
-    command line's Hydra overrides alone. Nothing is instantiated or logged.
+    command line's Hydra overrides alone (which may choose a ``hydra/`` option
+    that only ``--config-dir`` has). Nothing is instantiated or logged.
 
     Args:
         argv: the command line, without the program name.
@@ -220,17 +239,12 @@ def check_config_files(argv: Sequence[str], primary: Path) -> None:
     register()  # config.yaml composes against the schema
     config_path = args.config_path or str(primary)
     hydra = _main_hydra(config_path, args.config_dir)
-    # The base: the runner's own files, and of --config-dir only its hydra/
-    # group (what hydra/launcher=mine chooses), so that no file of it stands in
-    # for one the runner reads (such as experiment_schema).
-    own, hydra_only = hydra, None
+    own, added = hydra, None
     try:
         if config_path != str(primary) or args.config_dir is not None:
-            hydra_only = tempfile.mkdtemp(prefix="runner-trust-")
-            mine = Path(args.config_dir or hydra_only, "hydra")
-            if mine.is_dir():
-                os.symlink(mine.resolve(), Path(hydra_only, "hydra"))
-            own = _main_hydra(str(primary), hydra_only)
+            own = _main_hydra(str(primary), None)
+            added = _added_options(args.config_dir, own)
+            own = _main_hydra(str(primary), added)
         parser = OverridesParser.create(config_loader=hydra.config_loader)
         parsed = parser.parse_overrides(args.overrides)
         cli = [o.input_line for o in parsed if _is_hydra(o)]
@@ -259,5 +273,5 @@ def check_config_files(argv: Sequence[str], primary: Path) -> None:
                 check_allowed_targets(full.get("allowed_targets"), [], where)
     finally:
         GlobalHydra.instance().clear()
-        if hydra_only is not None:
-            shutil.rmtree(hydra_only, ignore_errors=True)
+        if added is not None:
+            shutil.rmtree(added, ignore_errors=True)

@@ -111,3 +111,12 @@ def test_a_config_dir_shadowing_the_primary_defaults_is_checked(tmp_path, monkey
         check_config_files([flag, "+exp=grad"], CONFIGS)
     # What the command line chooses from it is the command line's.
     check_config_files([flag, "+exp=grad", "hydra/job_logging=mine"], CONFIGS)
+    # Nor may it stand in for one of Hydra's options (these are in its schema).
+    (tmp_path / "experiment_schema.yaml").unlink()
+    (tmp_path / "hydra" / "sweeper").mkdir()
+    (tmp_path / "hydra" / "sweeper" / "basic.yaml").write_text(
+        "_target_: hydra._internal.core_plugins.basic_sweeper.BasicSweeper\n"
+        "max_batch_size: null\nparams: {hydra.job.env_set.A: '1'}\n"
+    )
+    with pytest.raises(ConfigError, match="^hydra.sweeper.params.hydra.job.env_set"):
+        check_config_files([flag, "-m", "+exp=grad"], CONFIGS)
