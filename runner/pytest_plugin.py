@@ -391,8 +391,8 @@ def _row_sets(expected: pd.DataFrame, obtained: pd.DataFrame) -> list[str]:
     want = [_label(r) for _, r in expected.iterrows()]
     got = [_label(r) for _, r in obtained.iterrows()]
     lines = [f"{len(expected)} row(s) expected, {len(obtained)} obtained"]
-    for title, rows, other in (("missing", want, got), ("new", got, want)):
-        extra = [r for r in rows if r not in set(other)]
+    for title, rows, other in (("missing", want, set(got)), ("new", got, set(want))):
+        extra = [r for r in rows if r not in other]
         if extra:
             shown = ", ".join(f"[{r}]" for r in extra[:10])
             more = f" and {len(extra) - 10} more" if len(extra) > 10 else ""
