@@ -7,12 +7,15 @@ values in the model's Arrays with ``runner.core.substitute`` (the core's state
 mechanism), calls the derivative and returns its output with the Arrays' new
 values. The cache keeps only the compiled program, never a model; every job passes
 its own Arrays' values in and writes the returned values back to its own Arrays.
-Plain-function models share ``bm.jit`` of their derivative, keyed by the function.
+Plain-function models share ``bm.jit`` of their derivative, keyed by the function;
+closures and other callables are compiled per job (the cache would keep what
+they hold alive).
 """
 
 from __future__ import annotations
 
 import functools
+import types
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -111,6 +114,12 @@ def _compile(
     return [], lowered.compile()
 
 
+def _shareable(function: Any) -> bool:
+    """Whether a program may be kept for ``function``: a plain function without a
+    closure (a closure's cells, e.g. a model, would stay alive with the program)."""
+    return isinstance(function, types.FunctionType) and not function.__closure__
+
+
 def structure_key(model: Any, inputs: list[Any], spec: Hashable) -> Hashable | None:
     """A key equal for jobs that can share one compiled derivative, or None.
 
@@ -127,11 +136,13 @@ def structure_key(model: Any, inputs: list[Any], spec: Hashable) -> Hashable | N
         model_key: Hashable = (settings, shapes)
     elif isinstance(model, functools.partial):
         settings = _settings(dict(model.keywords), set())
-        if settings is None or model.args:
+        if settings is None or model.args or not _shareable(model.func):
             return None
         model_key = (model.func, settings)
-    else:
+    elif _shareable(model):
         model_key = model
+    else:
+        return None
     try:
         hash(model_key)
     except TypeError:

@@ -115,3 +115,15 @@ def test_state_named_by_a_method_is_written_by_every_job():
         model = Stepping()
         cached_call(key, model, bm.grad(model), [bm.ones(2)])
     assert float(STEPS.value) == 3.0
+
+
+def test_a_closure_and_the_model_it_holds_are_not_kept():
+    def job():
+        model = Linear(n=3)
+        out = compute(lambda x: model.update(x), [[1.0, 2.0, 3.0]], DiffSpec())
+        return weakref.ref(model), out
+
+    ref, out = job()
+    gc.collect()
+    assert ref() is None
+    assert out[0].quantity == "grad" and out[0].array.shape == (3,)
