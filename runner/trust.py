@@ -177,22 +177,24 @@ def _main_hydra(config_path: str, config_dir: str | None) -> Hydra:
     return Hydra.create_main_hydra2(task_name="cli", config_search_path=search_path)
 
 
-def _added_options(config_dir: str | None, own: Hydra) -> str:
-    """A directory of the ``hydra/`` options of ``config_dir`` that ``own`` lacks.
+def _added_options(dirs: Sequence[str], own: Hydra) -> str:
+    """A directory of the ``hydra/`` options of ``dirs`` that ``own`` lacks.
 
     The base composition reads these (so that ``hydra/launcher=mine`` composes)
-    and nothing else of ``config_dir``: not a file standing in for one the runner
-    or Hydra has (``experiment_schema``, ``hydra/sweeper/basic``).
+    and nothing else of ``dirs``: not a file standing in for one the runner or
+    Hydra has (``experiment_schema``, ``hydra/sweeper/basic``).
     """
     repo = own.config_loader.repository  # type: ignore[attr-defined]
-    added = tempfile.mkdtemp(prefix="runner-trust-")
-    root = Path(config_dir) if config_dir is not None else None
-    for path in sorted(root.glob("hydra/**/*.yaml")) if root else ():
-        name = path.relative_to(root)
-        if not repo.config_exists(name.with_suffix("").as_posix()):
-            (Path(added) / name).parent.mkdir(parents=True, exist_ok=True)
-            os.symlink(path.resolve(), Path(added) / name)
-    return added
+    added = Path(tempfile.mkdtemp(prefix="runner-trust-"))
+    for root in map(Path, dirs):
+        for path in sorted(root.glob("hydra/**/*.yaml")):
+            name = path.relative_to(root)
+            if not (added / name).exists() and not repo.config_exists(
+                name.with_suffix("").as_posix()
+            ):
+                (added / name).parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(path.resolve(), added / name)
+    return str(added)
 
 
 def _combinations(overrides: list[Override], hydra: Hydra) -> list[list[str]]:
@@ -241,16 +243,26 @@ def check_config_files(argv: Sequence[str], primary: Path) -> None:
     hydra = _main_hydra(config_path, args.config_dir)
     own, added = hydra, None
     try:
-        if config_path != str(primary) or args.config_dir is not None:
-            own = _main_hydra(str(primary), None)
-            added = _added_options(args.config_dir, own)
-            own = _main_hydra(str(primary), added)
         parser = OverridesParser.create(config_loader=hydra.config_loader)
         parsed = parser.parse_overrides(args.overrides)
         cli = [o.input_line for o in parsed if _is_hydra(o)]
         cli_targets = _allowed_in(parsed)
-        base = own.compose_config("config", cli, run_mode=RunMode.RUN)
+        # The base reads of the command line's directories (--config-dir,
+        # hydra.searchpath) only the hydra/ options they add.
+        paths = [o for o in parsed if not o.is_delete()
+                 and o.key_or_group == "hydra.searchpath"]  # fmt: skip
+        dirs = [args.config_dir] if args.config_dir is not None else []
+        dirs += [p[len("file://"):] for o in paths for p in (o.value() or [])
+                 if isinstance(p, str) and p.startswith("file://")]  # fmt: skip
+        if dirs or config_path != str(primary):
+            own = _main_hydra(str(primary), None)
+            added = _added_options(dirs, own)
+            own = _main_hydra(str(primary), added)
+        base = own.compose_config("config", [c for c in cli if not any(
+            c == o.input_line for o in paths)], run_mode=RunMode.RUN)  # fmt: skip
         base_hydra = OmegaConf.to_container(base.hydra, resolve=False)
+        if paths:
+            base_hydra["searchpath"] = paths[-1].value()
         for combo in _combinations(parsed, hydra):
             named = ([f"--config-name={args.config_name}"] if args.config_name
                      else []) + combo  # fmt: skip

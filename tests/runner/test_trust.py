@@ -95,10 +95,13 @@ def test_allowed_targets_come_from_the_command_line_only():
 
 
 @pytest.mark.filterwarnings("ignore:(?s).*validated against ConfigStore:UserWarning")
-def test_a_config_dir_shadowing_the_primary_defaults_is_checked(tmp_path, monkeypatch):
-    # --config-dir comes before the schema in the search path, so its own
-    # experiment_schema.yaml would be read by the composition without any
-    # experiment too: the comparison must be with the runner's own files alone.
+@pytest.mark.parametrize("how", ["--config-dir={}", "hydra.searchpath=[file://{}]"])
+def test_a_config_dir_shadowing_the_primary_defaults_is_checked(
+    how, tmp_path, monkeypatch
+):
+    # A directory of the command line comes before the schema in the search path,
+    # so its own experiment_schema.yaml would be read by the composition without
+    # any experiment too: the comparison must be with the runner's own files.
     monkeypatch.delenv("RUNNER_TRUST_CONFIG_HYDRA", raising=False)
     logging = tmp_path / "hydra" / "job_logging"
     logging.mkdir(parents=True)
@@ -106,7 +109,7 @@ def test_a_config_dir_shadowing_the_primary_defaults_is_checked(tmp_path, monkey
     (tmp_path / "experiment_schema.yaml").write_text(
         "defaults:\n  - override /hydra/job_logging: mine\n"
     )
-    flag = f"--config-dir={tmp_path}"
+    flag = how.format(tmp_path)
     with pytest.raises(ConfigError, match="^hydra.job_logging"):
         check_config_files([flag, "+exp=grad"], CONFIGS)
     # What the command line chooses from it is the command line's.
@@ -119,4 +122,4 @@ def test_a_config_dir_shadowing_the_primary_defaults_is_checked(tmp_path, monkey
         "max_batch_size: null\nparams: {hydra.job.env_set.A: '1'}\n"
     )
     with pytest.raises(ConfigError, match="^hydra.sweeper.params.hydra.job.env_set"):
-        check_config_files([flag, "-m", "+exp=grad"], CONFIGS)
+        check_config_files(["-m", flag, "+exp=grad"], CONFIGS)
