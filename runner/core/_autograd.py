@@ -17,6 +17,7 @@ has the container of ``grad_vars``: one Array, a tuple, a list or a dict.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -217,14 +218,19 @@ class _Transform:
             args_part = tuple(per_position)
         return (var_part, args_part) if self.vars else args_part
 
-    def _explain_int(self, args: tuple[Any, ...]) -> None:
+    @functools.cached_property
+    def _var_names(self) -> list[str]:
+        """``grad_vars entry i`` (with its key in a dict), for messages."""
         tree = self.treedef.unflatten(self.vars) if self.vars else ()
         paths = jax.tree_util.tree_flatten_with_path(
             tree, is_leaf=lambda x: isinstance(x, Array)
         )[0]
+        return [_entry_name(i, path) for i, (path, _) in enumerate(paths)]
+
+    def _explain_int(self, args: tuple[Any, ...]) -> None:
         entries = [
-            (_entry_name(i, path), array.value, "grad_vars")
-            for i, (path, array) in enumerate(paths)
+            (name, array.value, "grad_vars")
+            for name, array in zip(self._var_names, self.vars)
         ]
         entries += [
             (f"argument {a} (argnums)", args[a], "allow_int") for a in self.arg_tuple
