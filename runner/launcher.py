@@ -186,7 +186,7 @@ def _record_death(
     from hydra.core.utils import JobReturn, JobStatus
     from omegaconf import open_dict
 
-    from .record import read_run, sweep_id, write_run
+    from .record import sweep_id, write_run
 
     cfg = launcher.hydra_context.config_loader.load_sweep_config(
         launcher.config, overrides
@@ -203,10 +203,7 @@ def _record_death(
         f"{codes.group(1) if codes else type(err).__name__}): a crash, os._exit or "
         f"the OOM killer; run this point alone to see why."
     )
-    try:
-        record = read_run(job_dir)
-    except (OSError, ValueError):  # it died before the job began
-        record = {"sweep_id": sweep_id(sweep_dir)}
+    record = _failed_record(job_dir, sweep_id(sweep_dir))
     record.update(status="failed", error_type=type(err).__name__, error=message)
     job_dir.mkdir(parents=True, exist_ok=True)
     write_run(job_dir, record)
@@ -217,3 +214,18 @@ def _record_death(
     return JobReturn(overrides=overrides, cfg=cfg, hydra_cfg=cfg,
                      working_dir=os.getcwd(), task_name=str(cfg.hydra.job.name),
                      status=JobStatus.COMPLETED, _return_value=1)  # fmt: skip
+
+
+def _failed_record(job_dir: Path, current: str | None) -> dict[str, Any]:
+    """The ``run.json`` of ``job_dir`` if this sweep wrote it, else a new one.
+
+    A job that died before it began leaves none, or one of an earlier sweep in a
+    re-used ``hydra.sweep.dir`` (which the table would skip as not this sweep's).
+    """
+    from .record import read_run
+
+    try:
+        record = dict(read_run(job_dir))
+    except (OSError, ValueError):
+        record = {}
+    return record if record.get("sweep_id") == current else {"sweep_id": current}

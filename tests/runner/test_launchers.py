@@ -63,3 +63,14 @@ def test_joblib_sweep_is_aggregated(tmp_path):
 )
 def test_local_ray_sweep_is_aggregated(tmp_path):
     _sweep(tmp_path, "local_ray")
+
+
+def test_a_dead_job_is_recorded_afresh_over_an_earlier_sweeps_record(tmp_path):
+    from runner.launcher import _failed_record
+    from runner.record import write_run
+
+    assert _failed_record(tmp_path, "new") == {"sweep_id": "new"}  # no run.json
+    write_run(tmp_path, {"sweep_id": "old", "status": "ok", "rows": 3})
+    assert _failed_record(tmp_path, "new") == {"sweep_id": "new"}
+    write_run(tmp_path, {"sweep_id": "new", "status": "running"})
+    assert _failed_record(tmp_path, "new")["status"] == "running"
