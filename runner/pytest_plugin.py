@@ -279,7 +279,8 @@ def experiment_table(
 
 
 def write_golden(frame: pd.DataFrame, path: Path) -> None:
-    """Write a golden table as pytest-regressions does (CSV, 17 significant digits).
+    """Write a golden table as pytest-regressions does (CSV, 17 significant digits),
+    to a temporary file renamed into place, so an interrupted run leaves none.
 
     Example:
         >>> import pandas as pd
@@ -288,8 +289,10 @@ def write_golden(frame: pd.DataFrame, path: Path) -> None:
         >>> path.read_text().splitlines()
         [',value', '0,0.10000000000000001']
     """
+    from .tables import atomic_write  # never a half-written golden
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, float_format="%.17g")
+    atomic_write(path, lambda tmp: frame.to_csv(tmp, float_format="%.17g"))
 
 
 def read_golden(path: Path) -> pd.DataFrame:

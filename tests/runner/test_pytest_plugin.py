@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
-from runner.pytest_plugin import compare_tables, compose_experiment, experiment_table
+from runner.pytest_plugin import (
+    compare_tables,
+    compose_experiment,
+    experiment_table,
+    read_golden,
+    write_golden,
+)
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.slow  # each pytester run composes and runs an experiment
@@ -126,3 +134,19 @@ def test_compare_lists_missing_and_new_rows():
     assert compare_tables(a, a[["value", "quantity", "index"]], 0, 0)[0].startswith(
         "columns: expected ['quantity', 'index', 'value']"
     )
+
+
+def test_an_interrupted_golden_write_keeps_the_old_golden(tmp_path, monkeypatch):
+    golden = tmp_path / "goldens" / "x.csv"
+    write_golden(pd.DataFrame({"value": [1.0]}), golden)
+
+    def interrupted(self, path, **kwargs):
+        Path(path).write_text(",val")  # a first chunk, then the process dies
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_golden(pd.DataFrame({"value": [2.0]}), golden)
+    monkeypatch.undo()
+    assert read_golden(golden)["value"].tolist() == [1.0]
+    assert [f.name for f in golden.parent.iterdir()] == ["x.csv"]
