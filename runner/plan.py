@@ -239,7 +239,11 @@ def _resolve_grad_vars(model: Any, spec: Any) -> tuple[Any, list[str]]:
             f"variables; remove grad_vars and use argnums.",
         )
     if isinstance(spec, str) and spec in SELECTORS:
-        found = getattr(model, SELECTORS[spec])()
+        found = {  # a generator's key is state to draw with, never a parameter
+            k: v
+            for k, v in getattr(model, SELECTORS[spec])().items()
+            if not isinstance(v, bm.random.RandomState)
+        }
         if not found:
             arrays = [_relative(model, p) for p, _ in bm.iter_arrays(model)]
             raise ConfigError(

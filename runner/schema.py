@@ -78,7 +78,8 @@ class DiffConfig:
 
     ``argnums``: an int, a list of ints, or null (0 when ``grad_vars`` is null).
     ``grad_vars``: an attribute path (``w``, ``layer.w``, ``layers.0.w``), a list of
-    them, or a selector: ``"@train_vars"`` (every TrainVar) or ``"@vars"``.
+    them, or a selector: ``"@train_vars"`` (every TrainVar) or ``"@vars"`` (every
+    Variable except random generators' keys).
     ``eigenvalues``: also report the eigenvalues of each square Jacobian.
     ``check``: also compute every derivative by central finite differences (float64
     where the model allows) and tabulate the largest absolute and relative error per

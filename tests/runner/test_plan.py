@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+import runner.core as bm
 from models.tutorial import F3, linear
 from runner.errors import ConfigError, ModelError
 from runner.experiment import compute
@@ -57,3 +59,23 @@ def test_a_transform_misused_inside_the_model_is_the_models_error():
     with pytest.raises(ModelError) as err:
         compute(model, [[1.0, 2.0]], DiffSpec(kind="jacobian"))
     assert err.value.key == "model" and "grad(argnums=2)" in str(err.value)
+
+
+class _NoisyLinear(bm.Base):
+    """``sum(w x) + 0 * noise``: a TrainVar and its own random generator."""
+
+    def __init__(self):
+        super().__init__(name="N")
+        self.w = bm.TrainVar(bm.array([1.0, 2.0]))
+        self.rng = bm.random.RandomState(3)
+
+    def __call__(self, x):
+        return (self.w * x).sum() + 0.0 * self.rng.normal()
+
+
+def test_the_vars_selector_leaves_out_random_generators():
+    # d/dw sum(w x) = x; the generator's uint32 key is state, not a parameter.
+    out = compute(_NoisyLinear(), [[3.0, 4.0]], DiffSpec(grad_vars="@vars"))
+    grads = {r.wrt: r.array for r in out if r.quantity == "grad"}
+    assert list(grads) == ["w"]
+    np.testing.assert_allclose(grads["w"], [3.0, 4.0])
