@@ -1,6 +1,6 @@
 """Whole-command wall time of a 1,000-point sweep: vectorized, multirun, raw JAX.
 
-The sweep is the tutorial's Jacobian of ``f1`` (``models.tutorial.f1``) at
+The sweep is the tutorial's Jacobian of ``f1`` (``runner.models.tutorial.f1``) at
 ``x = [1, 2, 3]`` for every ``y`` of ``linspace([1, 1], [10, 5], N)``, with the
 function's value and its aux (``return_value`` and ``has_aux``). Every command runs
 as a subprocess from the repository root and is timed from start to exit:

@@ -7,7 +7,7 @@ the call.
 
 Example:
     >>> import runner.core as bm
-    >>> from models.tutorial import F
+    >>> from runner.models.tutorial import F
     >>> bm.grad(F(), grad_vars=[F().a])(10.0)  # a different F: gradient is zero
     [Array([0.], dtype=float32)]
 """

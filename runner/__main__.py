@@ -9,7 +9,7 @@ import sys
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")  # the runner computes on the CPU
 
-from runner.cli import run_main  # noqa: E402
+from runner.usage import complete, help_text, wants_completion, wants_help  # noqa: E402
 
 
 def run() -> None:
@@ -30,7 +30,15 @@ def run() -> None:
         ...         print("exit status", done.code)
         exit status 2
     """
-    code, single_run = run_main(sys.argv[1:])
+    argv = sys.argv[1:]
+    if wants_help(argv):  # the runner's page; --hydra-help gives Hydra's
+        sys.stdout.write(help_text(argv))
+        sys.exit(0)
+    if wants_completion(argv):  # answered without importing JAX
+        sys.exit(complete(argv))
+    from runner.cli import run_main
+
+    code, single_run = run_main(argv)
     if single_run:
         logging.shutdown()
         sys.stdout.flush()

@@ -1,7 +1,7 @@
 """Building a model and its inputs from plain config containers, safely.
 
 A ``_target_`` passes two gates. Before anything is imported, its dotted path must
-lie under an allowed module prefix: by default the project's ``models.`` and
+lie under an allowed module prefix: by default the shipped ``runner.models.`` and
 ``runner.inputs.``, plus the prefixes in ``RUNNER_ALLOWED_TARGETS`` and in
 ``allowed_targets`` (which the command line takes only from the command line).
 Then the path is resolved by importing its longest importable module and walking
@@ -16,11 +16,13 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import sys
 from collections.abc import Iterable, Sequence
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, how_to_allow
 
 __all__ = [
     "DEFAULT_ALLOWED",
@@ -32,7 +34,7 @@ __all__ = [
     "resolve_target",
 ]
 
-DEFAULT_ALLOWED = ("models.", "runner.inputs.")
+DEFAULT_ALLOWED = ("runner.models.", "runner.inputs.")
 ENV_ALLOWED = "RUNNER_ALLOWED_TARGETS"
 
 
@@ -53,7 +55,7 @@ def allowed_prefixes(extra: Iterable[str] | None = None) -> tuple[str, ...]:
 
     Example:
         >>> allowed_prefixes(["mypkg"])
-        ('models.', 'runner.inputs.', 'mypkg.')
+        ('runner.models.', 'runner.inputs.', 'mypkg.')
     """
     env = [p for p in os.environ.get(ENV_ALLOWED, "").split(",") if p.strip()]
     found = list(DEFAULT_ALLOWED)
@@ -104,8 +106,8 @@ def check_targets(node: Any, key: str, allowed: Sequence[str]) -> None:
             raise ConfigError(
                 f"{key}._target_",
                 f"{target!r} is outside the allowed modules ({', '.join(allowed)}); "
-                f"only allow its package (allowed_targets=[mypkg.] on the command "
-                f"line) if you trust it, since importing and calling it runs code.",
+                f"if you trust its package, allow it {how_to_allow(target)} "
+                f"(importing and calling it runs its code).",
             )
         for k, v in node.items():
             check_targets(v, f"{key}.{k}", allowed)
@@ -144,9 +146,32 @@ def _import_longest(
         return n, missing
     raise ConfigError(
         f"{key}._target_",
-        f"cannot import {'.'.join(parts)!r}: no module of it exists; check the "
-        f"module path.",
+        f"cannot import {'.'.join(parts)!r}: no module named {parts[0]!r} where "
+        f"Python looked ({', '.join(_search_path())}); {_import_hint(parts[0])}",
     )
+
+
+def _search_path() -> list[str]:
+    """The directories of ``sys.path`` outside the standard library (``''`` is the
+    working directory)."""
+    import sysconfig
+
+    std = {Path(sysconfig.get_path(n)) for n in ("stdlib", "platstdlib")}
+    return [p or "." for p in sys.path if not p.endswith(".zip") and
+            Path(p or ".") not in std and Path(p).name != "lib-dynload"]  # fmt: skip
+
+
+def _import_hint(top: str) -> str:
+    """How to make the package ``top`` importable, from where it is found."""
+    here = Path.cwd()
+    looked = {Path(p).resolve() for p in sys.path if Path(p or ".").is_dir()}
+    if here.resolve() not in looked and any(
+        (here / name).exists() for name in (top, f"{top}.py")
+    ):
+        return (f"it is in the working directory {here}, which is not on the path: "
+                f"run with PYTHONPATH=. (python -m runner adds it).")  # fmt: skip
+    return (f"check the module path, put the directory that holds {top}/ on "
+            f"PYTHONPATH, or pip install -e your package.")  # fmt: skip
 
 
 def resolve_target(target: str, key: str, allowed: Sequence[str]) -> Any:
@@ -159,7 +184,7 @@ def resolve_target(target: str, key: str, allowed: Sequence[str]) -> Any:
     class, a builtin).
 
     Args:
-        target: the dotted path, e.g. ``models.tutorial.Linear``.
+        target: the dotted path, e.g. ``runner.models.tutorial.Linear``.
         key: the config key of the node, for errors (``model``, ``inputs.0``).
         allowed: the allowed module prefixes (see :func:`allowed_prefixes`).
 
@@ -267,14 +292,15 @@ def build_model(node: Any, allowed: Sequence[str] = DEFAULT_ALLOWED) -> Any:
         ConfigError: a missing or refused target, or a constructor that raised.
 
     Example:
-        >>> build_model({"_target_": "models.tutorial.F", "name": "f"}).name
+        >>> build_model({"_target_": "runner.models.tutorial.F", "name": "f"}).name
         'f'
     """
     if not isinstance(node, dict) or "_target_" not in node:
         raise ConfigError(
             "model",
-            f"expected a node with _target_ (e.g. models.tutorial.Linear), received "
-            f"{node!r}; pick an experiment with +exp=NAME or set model._target_.",
+            f"expected a node with _target_ (e.g. runner.models.tutorial.Linear), "
+            f"received {node!r}; pick an experiment with +exp=NAME or set "
+            f"model._target_.",
         )
     check_targets(node, "model", allowed)
     return _instantiate(node, "model", allowed)

@@ -95,7 +95,7 @@ def problem_for(plan: Plan, model: Any) -> Problem:
         The problem to give to :func:`check_derivatives`.
 
     Example:
-        >>> from models.tutorial import F3
+        >>> from runner.models.tutorial import F3
         >>> from runner.plan import make_plan
         >>> from runner.spec import DiffSpec
         >>> model = F3(name="f")
@@ -128,7 +128,7 @@ def snapshot(model: Any) -> list[tuple[bm.Array, Any]]:
         so that random draws are the derivative's.
 
     Example:
-        >>> from models.tutorial import F
+        >>> from runner.models.tutorial import F
         >>> [v.tolist() for _, v in snapshot(F(name="f"))][:2]
         [[1.0], [1.0]]
         >>> snapshot(F())[-1][0] is bm.random.DEFAULT

@@ -30,9 +30,19 @@ from . import sweep
 from .errors import ConfigError
 from .job import run_job
 from .schema import register, unknown_key
+from .sources import (
+    MAIN,
+    chosen_files,
+    cli_searchpath,
+    did_you_mean,
+    experiments,
+    main_dir,
+    search_dirs,
+    with_shipped_searchpath,
+)
 from .trust import check_allowed_targets, check_config_files
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+PRIMARY = main_dir()  # the directory of the primary config.yaml
 
 register()
 
@@ -49,7 +59,10 @@ def _task(cfg: DictConfig) -> tuple[int, RunMode]:
         return 2, hydra_cfg.mode
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     sweep_id = sweep.sweep_id(Path(hydra_cfg.sweep.dir)) if in_sweep else None
-    status = run_job(cfg, Path(runtime.output_dir), title=title, sweep_id=sweep_id)
+    sources = [(s.schema, s.path) for s in runtime.config_sources]
+    files = chosen_files(dict(runtime.choices), sources)
+    status = run_job(cfg, Path(runtime.output_dir), title=title, sweep_id=sweep_id,
+                     config_files=files)  # fmt: skip
     return status, hydra_cfg.mode
 
 
@@ -97,12 +110,13 @@ def check_experiments(argv: list[str]) -> str | None:
         'model: expected the name of a config of group model, received null'
     """
     args = get_args_parser().parse_known_args(argv)[0]
-    dirs = [CONFIGS] + ([Path(args.config_dir)] if args.config_dir else [])
-    overrides = args.overrides
     try:
-        parsed = OverridesParser.create().parse_overrides(overrides)
+        parsed = OverridesParser.create().parse_overrides(args.overrides)
     except OverrideParseException:
         return None
+    dirs = search_dirs(args.config_dir, cli_searchpath(args.overrides))
+    found = experiments(dirs)
+    dirs = [PRIMARY, *dirs]  # hydra/ options come from the primary source
     for override in parsed:
         group = override.key_or_group
         if override.is_delete() or not any((d / group).is_dir() for d in dirs):
@@ -115,11 +129,11 @@ def check_experiments(argv: list[str]) -> str | None:
         if group != "exp":
             continue
         for name in _choices(override, names):
-            if name not in names:
-                return (f"exp: unknown experiment {name!r}; expected one of "
-                        f"{', '.join(names)}; run e.g. +exp=jacobian.")  # fmt: skip
-            path = next(d / "exp" / f"{name}.yaml" for d in dirs
-                        if (d / "exp" / f"{name}.yaml").is_file())  # fmt: skip
+            if name not in found:
+                return (f"exp: unknown experiment {name!r}{did_you_mean(name, names)}"
+                        f"; expected one of {', '.join(names)} (runner --help "
+                        f"describes them); run e.g. +exp=jacobian.")  # fmt: skip
+            path = found[name].path
             if override.package is None and not _has_global_package(path):
                 return (f"exp: exp/{name}.yaml does not start with '# @package "
                         f"_global_', so its keys were put under exp.; add that "
@@ -229,18 +243,19 @@ def run_main(argv: list[str]) -> tuple[int, bool]:
     """
     jobs: list[tuple[int, RunMode]] = []
 
-    @hydra.main(version_base="1.3", config_path=str(CONFIGS), config_name="config")
+    @hydra.main(version_base="1.3", config_path=MAIN, config_name="config")
     def entry(cfg: DictConfig) -> int:
         jobs.append(_task(cfg))
         return jobs[-1][0]
 
     sweep.FAILED.clear()  # failures of this call only
+    argv = with_shipped_searchpath(argv)  # the shipped examples stay searched
     error = check_experiments(argv)
     if error:
         print(f"error: {error}", file=sys.stderr)
         return 2, False
     try:  # before Hydra instantiates callbacks or configures logging
-        check_config_files(argv, CONFIGS)
+        check_config_files(argv, MAIN)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2, False

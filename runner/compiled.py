@@ -65,7 +65,7 @@ def job_state(model: Any) -> list[bm.Array]:
     random generator, each once; other state is found while compiling.
 
     Example:
-        >>> from models.tutorial import F
+        >>> from runner.models.tutorial import F
         >>> state = job_state(F())
         >>> len(state), state[-1] is bm.random.DEFAULT
         (3, True)
@@ -124,7 +124,7 @@ def structure_key(model: Any, inputs: list[Any], spec: Hashable) -> Hashable | N
     """A key equal for jobs that can share one compiled derivative, or None.
 
     Example:
-        >>> from models.tutorial import F
+        >>> from runner.models.tutorial import F
         >>> structure_key(F(), [1.0], "grad") == structure_key(F(), [2.0], "grad")
         True
     """
@@ -158,7 +158,7 @@ def cached_call(
     another model of the same ``key`` (see the module docstring).
 
     Example:
-        >>> from models.tutorial import F
+        >>> from runner.models.tutorial import F
         >>> f, g = F(), F()
         >>> key = structure_key(f, [10.0], "doc")
         >>> d1 = cached_call(key, f, bm.grad(f, grad_vars=f.b), [10.0])

@@ -2,15 +2,47 @@
 
 from __future__ import annotations
 
-__all__ = ["CheckError", "ConfigError", "ModelError", "RunnerError"]
+from contextvars import ContextVar
+
+__all__ = [
+    "ALLOW_HINT",
+    "CheckError",
+    "ConfigError",
+    "ModelError",
+    "RunnerError",
+    "how_to_allow",
+]
+
+# How the interface in use allows a package's targets; the pytest plugin sets its
+# own option for the duration of an experiment's run.
+ALLOW_HINT: ContextVar[str] = ContextVar(
+    "ALLOW_HINT",
+    default="on the command line ('allowed_targets=[{package}.]') or in "
+    "RUNNER_ALLOWED_TARGETS={package}.",
+)
+
+
+def how_to_allow(target: str) -> str:
+    """How to allow the package of ``target`` with the interface in use.
+
+    Example:
+        >>> print(how_to_allow("mymodels.decay.Decay"))
+        on the command line ('allowed_targets=[mymodels.]') or in ...=mymodels.
+        >>> token = ALLOW_HINT.set("with --runner-allowed-targets {package}.")
+        >>> how_to_allow("mymodels.Decay")
+        'with --runner-allowed-targets mymodels.'
+        >>> ALLOW_HINT.reset(token)
+    """
+    package = str(target).split(".")[0] or "mypkg"
+    return ALLOW_HINT.get().format(package=package)
 
 
 class RunnerError(Exception):
     """Base error of the runner's app layer.
 
     Example:
-        >>> str(RunnerError("model: could not import 'models.nope'"))
-        "model: could not import 'models.nope'"
+        >>> str(RunnerError("model: could not import 'runner.models.nope'"))
+        "model: could not import 'runner.models.nope'"
     """
 
 

@@ -50,7 +50,7 @@ def run_experiment(
         ConfigError: a spec that does not fit the model or inputs, naming the key.
 
     Example:
-        >>> from models.tutorial import linear
+        >>> from runner.models.tutorial import linear
         >>> run_experiment(linear, [2.0, 1.0], DiffSpec(argnums=[0, 1]))
           quantity   wrt output shape  index  value
         0     grad  arg0                   0    2.0
@@ -65,7 +65,7 @@ def compute(
     """Run the derivative and return its arrays (see :func:`run_experiment`).
 
     Example:
-        >>> from models.tutorial import linear
+        >>> from runner.models.tutorial import linear
         >>> [r.wrt for r in compute(linear, [2.0, 1.0], DiffSpec(return_value=True))]
         ['arg0', '']
     """

@@ -33,7 +33,7 @@ from .nonfinite import describe_nonfinite, raise_on_nonfinite
 from .record import read_run, write_run
 from .schema import SweepConfig
 from .spec import DiffSpec, Spec, is_swept, to_spec
-from .summary import print_summary, save_summary
+from .summary import console_for, print_summary, save_summary
 from .tables import result_columns, write_tables
 
 __all__ = ["execute", "run_job", "to_plain", "versions"]
@@ -85,7 +85,7 @@ def execute(plain: dict[str, Any]) -> list[Result]:
     inputs, and compute the derivative.
 
     Example:
-        >>> plain = {"model": {"_target_": "models.tutorial.linear"},
+        >>> plain = {"model": {"_target_": "runner.models.tutorial.linear"},
         ...          "inputs": [2.0, 1.0], "diff": {"kind": "grad"}}
         >>> [float(r.array) for r in execute(plain)]
         [2.0]
@@ -101,7 +101,7 @@ def execute_sweep(
     A progress bar shows chunks done when ``console`` is a terminal.
 
     Example:
-        >>> plain = {"model": {"_target_": "models.tutorial.linear"},
+        >>> plain = {"model": {"_target_": "runner.models.tutorial.linear"},
         ...          "inputs": [2.0, 1.0], "sweep": {"inputs": {"1": [1.0, 2.0]}}}
         >>> execute_sweep(plain)["inputs.1"].tolist()
         [1.0, 2.0]
@@ -116,7 +116,7 @@ def _execute_sweep(spec: Spec, console: Console | None = None) -> dict[str, Any]
     params = sweep_params({"inputs": sweep.inputs, "model": sweep.model})
     args = _build(spec)
     kwargs = {"mode": sweep.mode.value, "chunk_size": sweep.chunk_size}
-    console = console or Console(stderr=True)
+    console = console or console_for(stderr=True)
     if not console.is_terminal:
         return run_sweep(*args, params, **kwargs)
     from rich.progress import Progress
@@ -186,6 +186,7 @@ def run_job(
     title: str = "experiment",
     console: Console | None = None,
     sweep_id: str | None = None,
+    config_files: dict[str, str] | None = None,
 ) -> int:
     """Run one experiment and write ``results.*`` and ``run.json`` to ``output_dir``.
 
@@ -201,6 +202,8 @@ def run_job(
         sweep_id: the id of the ``-m`` sweep this job belongs to (recorded in
             ``run.json``, so that only this sweep's jobs are gathered); None for a
             single run.
+        config_files: the file each config group option came from (``exp``,
+            ``model``), recorded in ``run.json`` and shown in the summary.
 
     Returns:
         0 on success, 1 on a failure (recorded in ``run.json`` and printed as one
@@ -209,7 +212,7 @@ def run_job(
     Example:
         >>> import tempfile, pathlib
         >>> d = pathlib.Path(tempfile.mkdtemp())
-        >>> cfg = {"model": {"_target_": "models.tutorial.linear"},
+        >>> cfg = {"model": {"_target_": "runner.models.tutorial.linear"},
         ...        "inputs": [2.0, 1.0], "output": {"summary": False}}
         >>> run_job(cfg, d), sorted(p.name for p in d.iterdir())
         (0, ['results.csv', 'results.parquet', 'results.png', 'run.json'])
@@ -232,6 +235,8 @@ def run_job(
     }
     if sweep_id is not None:
         record["sweep_id"] = sweep_id
+    if config_files:
+        record["config_files"] = dict(config_files)
     if spec.resume and _complete(
         output_dir, record["config_hash"], output.formats, sweep_id
     ):
@@ -257,14 +262,16 @@ def run_job(
     except (Exception, SystemExit) as err:  # SystemExit: a model calling sys.exit
         return _fail(err, output_dir, record, start)
     if output.summary:
-        saved = Console(file=io.StringIO(), record=True, width=100)
-        for target in (console or Console(), saved):  # the screen, summary.txt
+        saved = console_for(file=io.StringIO(), record=True)
+        for target in (console or console_for(), saved):  # the screen, summary.txt
             if results:
                 print_summary(title, results, target, spec.diff.fixed_point_tol)
             else:
                 points = len(set(table["job"].tolist()))
                 target.print(f"{title}: {points} point(s), {len(table['value'])} "
                              f"rows in {record['seconds']} s")  # fmt: skip
+            for group, path in (config_files or {}).items():
+                target.print(f"{group}: {path}", highlight=False)
             target.print(f"results: {output_dir / 'results.csv'}")
         save_summary(saved.export_text(), output_dir)
     return 0

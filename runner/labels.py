@@ -6,7 +6,7 @@ for Hessian blocks) and output leaf, plus the value, aux, eigenvalues and residu
 the spec asks for.
 
 Example:
-    >>> from models.tutorial import linear
+    >>> from runner.models.tutorial import linear
     >>> from runner.plan import make_plan
     >>> from runner.spec import DiffSpec
     >>> plan = make_plan(linear, [2.0, 1.0], DiffSpec(argnums=[0, 1]))

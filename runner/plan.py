@@ -9,7 +9,7 @@ the core (it carries the transform argument at fault) is the spec's
 :class:`~runner.errors.ModelError`.
 
 Example:
-    >>> from models.tutorial import F3
+    >>> from runner.models.tutorial import F3
     >>> from runner.spec import DiffSpec
     >>> plan = make_plan(F3(name="f"), [1.0, 2.0], DiffSpec(grad_vars="a", argnums=1))
     >>> plan.names, plan.argnums, plan.positions
@@ -110,7 +110,7 @@ def make_plan(
         ConfigError: naming the key that does not fit the model or inputs.
 
     Example:
-        >>> from models.tutorial import linear
+        >>> from runner.models.tutorial import linear
         >>> plan = make_plan(linear, [2.0, 1.0], DiffSpec())
         >>> grads, value, aux = call(plan.derivative, *plan.inputs)
         >>> [float(g) for g in grads], float(value), aux

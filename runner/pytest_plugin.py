@@ -217,8 +217,9 @@ def compose_experiment(
     """
     from hydra import compose, initialize_config_dir
 
-    from .cli import CONFIGS, check_experiments, error_line
+    from .cli import PRIMARY, check_experiments, error_line
     from .schema import register
+    from .sources import shipped_dir, with_shipped_searchpath
 
     register()
     extra = list(overrides or [])
@@ -226,10 +227,12 @@ def compose_experiment(
     error = check_experiments([*dirs, f"+exp={name}", *extra])
     if error:
         raise RegressionFailure(f"error: {error}")
-    if configs is not None and Path(configs).resolve() != CONFIGS:
+    if configs is not None and Path(configs).resolve() != shipped_dir():
+        # The directory's own files win over shipped ones of the same name.
         extra.append(f"hydra.searchpath=[file://{Path(configs).resolve()}]")
+    extra = with_shipped_searchpath(extra)
     try:
-        with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        with initialize_config_dir(config_dir=str(PRIMARY), version_base="1.3"):
             return compose("config", overrides=[f"+exp={name}", *extra])
     except Exception as err:
         raise RegressionFailure(f"error: {error_line(err)}") from err
@@ -259,6 +262,7 @@ def experiment_table(
     """
     import pandas as pd
 
+    from .errors import ALLOW_HINT
     from .job import run_job, to_plain
     from .record import read_run
 
@@ -270,7 +274,13 @@ def experiment_table(
     if cache:  # absolute, so that a later change of directory cannot break it
         plain["compile_cache"] = str(Path(cache).resolve())
     with tempfile.TemporaryDirectory() as tmp:
-        if run_job(plain, Path(tmp), title=name):
+        hint = ALLOW_HINT.set("with --runner-allowed-targets {package}. (or the "
+                              "ini option runner_allowed_targets)")  # fmt: skip
+        try:
+            failed = run_job(plain, Path(tmp), title=name)
+        finally:
+            ALLOW_HINT.reset(hint)
+        if failed:
             record = read_run(Path(tmp))
             raise RegressionFailure(
                 f"experiment {name!r} failed: {record.get('error', 'unknown error')}"

@@ -27,12 +27,14 @@ class RunRecord(TypedDict, total=False):
 
     ``status`` is ``running``, ``ok`` or ``failed``; ``sweep`` describes a
     vectorized sweep's points (``mode``, ``keys``, ``shape``: one axis per key for
-    a grid, one for a zip); ``schema_version`` is :data:`runner.tables.SCHEMA_VERSION`
-    of the job's tables.
+    a grid, one for a zip); ``config_files`` the file each config group option
+    came from (``exp``, ``model``); ``schema_version`` is
+    :data:`runner.tables.SCHEMA_VERSION` of the job's tables.
     """
 
     status: str
     experiment: str
+    config_files: dict[str, str]
     config_hash: str
     sweep_id: str
     sweep: dict[str, Any]

@@ -198,7 +198,7 @@ def load(path: str | Path) -> Results:
         >>> import tempfile
         >>> from runner.job import run_job
         >>> d = Path(tempfile.mkdtemp())
-        >>> cfg = {"model": {"_target_": "models.tutorial.linear"},
+        >>> cfg = {"model": {"_target_": "runner.models.tutorial.linear"},
         ...        "inputs": [2.0, 1.0], "output": {"summary": False, "plots": False},
         ...        "sweep": {"inputs": {"0": [1.0, 2.0], "1": [0.0, 1.0, 3.0]}}}
         >>> run_job(cfg, d)

@@ -11,7 +11,7 @@ or ``None`` (that input is not checked). A declaration fixes the number of input
 too. Models that declare nothing are called with whatever the config gives.
 
 Example:
-    >>> from models.tutorial import f1
+    >>> from runner.models.tutorial import f1
     >>> declared_shapes(f1)
     ((3,), (2,))
 """
@@ -45,7 +45,7 @@ def declared_shapes(target: Any) -> tuple[Any, ...] | None:
         The declaration, or None when there is none.
 
     Example:
-        >>> from models.neuro import FitzHughNagumo
+        >>> from runner.models.neuro import FitzHughNagumo
         >>> declared_shapes(FitzHughNagumo().vector_field)
         ((2,),)
     """
@@ -79,7 +79,7 @@ def check_inputs(
         ConfigError: naming the first input at fault.
 
     Example:
-        >>> from models.tutorial import f1
+        >>> from runner.models.tutorial import f1
         >>> [a.shape for a in check_inputs(f1, "f1", [[1.0, 2.0, 3.0], [1.0, 2.0]], 0)]
         [(3,), (2,)]
         >>> check_inputs(f1, "f1", [[1.0], [1.0, 2.0]], 0)

@@ -7,7 +7,7 @@ mistake gets the same one-line error whether the config was composed by Hydra or
 written in Python. Everything downstream takes the spec, never a dict.
 
 Example:
-    >>> spec = to_spec({"model": {"_target_": "models.tutorial.linear"},
+    >>> spec = to_spec({"model": {"_target_": "runner.models.tutorial.linear"},
     ...                 "inputs": [2.0, 1.0], "diff": {"kind": "grad"}})
     >>> spec.diff.kind, spec.inputs, is_swept(spec)
     (<Kind.grad: 'grad'>, [2.0, 1.0], False)

@@ -16,7 +16,30 @@ from .experiment import Result
 from .nonfinite import describe_nonfinite
 from .stability import FIXED_POINT_TOL, is_fixed_point
 
-__all__ = ["print_summary", "save_summary", "stability_lines"]
+__all__ = ["console_for", "print_summary", "save_summary", "stability_lines"]
+
+_UNWRAPPED = 10_000  # columns: long enough that no path or cell is ever wrapped
+
+
+def console_for(
+    stderr: bool = False, file: object = None, record: bool = False
+) -> Console:
+    """A console for the runner's output: wrapped to the terminal's width on a
+    terminal, and never wrapped otherwise (redirected output, ``summary.txt``), so
+    that paths and cells copy whole and ``tail -1`` gives a whole line.
+
+    Example:
+        >>> import io
+        >>> c = console_for(file=io.StringIO(), record=True)
+        >>> c.print("results: /" + "a" * 200 + "/results.csv")
+        >>> len(c.export_text().splitlines())
+        1
+    """
+    console = Console(stderr=stderr, file=file, record=record)  # type: ignore[arg-type]
+    if console.is_terminal:
+        return console
+    return Console(stderr=stderr, file=file, record=record, soft_wrap=True,
+                   width=_UNWRAPPED)  # type: ignore[arg-type]  # fmt: skip
 
 
 def print_summary(
@@ -38,7 +61,7 @@ def print_summary(
         >>> "[2. 3.]" in c.export_text()
         True
     """
-    console = console or Console()
+    console = console or console_for()
     table = Table(title=title)
     for column in ("quantity", "wrt", "output", "shape", "values"):
         table.add_column(column, overflow="fold")

@@ -22,21 +22,16 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from hydra._internal.hydra import Hydra
-from hydra._internal.utils import (
-    compute_search_path_dir,
-    create_config_search_path,
-    get_args_parser,
-)
-from hydra.core.config_search_path import SearchPathQuery
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from .errors import ConfigError
+from .errors import ConfigError, how_to_allow
+from .hydra_private import Hydra, get_args_parser, main_hydra
 from .schema import register
+from .sources import SHIPPED, cli_searchpath
 
 __all__ = [
     "FILE_SETTABLE",
@@ -107,9 +102,8 @@ def check_allowed_targets(
         raise ConfigError(
             "allowed_targets",
             f"set by a config file{where} to {list(value)!r}; a config file cannot "
-            f"widen what it may import; if you trust the package, pass it on the "
-            f"command line (allowed_targets=[mypkg.]) or in "
-            f"RUNNER_ALLOWED_TARGETS=mypkg.",
+            f"widen what it may import; if you trust the package, allow it "
+            f"{how_to_allow(next(iter(value or []), 'mypkg'))}",
         )
 
 
@@ -162,21 +156,6 @@ def _check_params(params: dict[str, Any], base: dict[str, Any], hydra: Hydra,
             )
 
 
-def _main_hydra(config_path: str, config_dir: str | None) -> Hydra:
-    """A Hydra instance with the search path ``python -m runner`` would have."""
-    search_path = create_config_search_path(
-        compute_search_path_dir(None, "runner.cli", config_path)
-    )
-    if config_dir is not None:
-        search_path.prepend(
-            provider="command-line",
-            path=f"file://{os.path.abspath(config_dir)}",
-            anchor=SearchPathQuery(provider="schema"),
-        )
-    GlobalHydra.instance().clear()  # Hydra keeps one; the instance needs none
-    return Hydra.create_main_hydra2(task_name="cli", config_search_path=search_path)
-
-
 def _added_options(dirs: Sequence[str], own: Hydra) -> str:
     """A directory of the ``hydra/`` options of ``dirs`` that ``own`` lacks.
 
@@ -212,7 +191,7 @@ def _combinations(overrides: list[Override], hydra: Hydra) -> list[list[str]]:
     return [list(c) for c in itertools.product(*choices)]
 
 
-def check_config_files(argv: Sequence[str], primary: Path) -> None:
+def check_config_files(argv: Sequence[str], primary: str) -> None:
     """Refuse Hydra nodes (and ``allowed_targets``) set by a config file.
 
     Composes the config of the command line ``argv`` for every combination of
@@ -223,15 +202,16 @@ def check_config_files(argv: Sequence[str], primary: Path) -> None:
 
     Args:
         argv: the command line, without the program name.
-        primary: the directory of the runner's own ``config.yaml``.
+        primary: where the runner's own ``config.yaml`` is (a directory or a
+            ``pkg://`` path).
 
     Raises:
         ConfigError: naming the first key a file set, and how to allow it.
         Exception: what Hydra raises for a config it cannot compose.
 
     Example:
-        >>> from runner.cli import CONFIGS
-        >>> check_config_files(["+exp=jacobian", "hydra.run.dir=/tmp/x"], CONFIGS)
+        >>> from runner.sources import MAIN
+        >>> check_config_files(["+exp=jacobian", "hydra.run.dir=/tmp/x"], MAIN)
     """
     if os.environ.get(TRUST_ENV) == "1":
         return
@@ -240,7 +220,8 @@ def check_config_files(argv: Sequence[str], primary: Path) -> None:
         return  # these only print; Hydra instantiates and logs nothing
     register()  # config.yaml composes against the schema
     config_path = args.config_path or str(primary)
-    hydra = _main_hydra(config_path, args.config_dir)
+    search = cli_searchpath(args.overrides)
+    hydra = main_hydra(config_path, args.config_dir, search)
     own, added = hydra, None
     try:
         parser = OverridesParser.create(config_loader=hydra.config_loader)
@@ -255,9 +236,9 @@ def check_config_files(argv: Sequence[str], primary: Path) -> None:
         dirs += [p[len("file://"):] for o in paths for p in (o.value() or [])
                  if isinstance(p, str) and p.startswith("file://")]  # fmt: skip
         if dirs or config_path != str(primary):
-            own = _main_hydra(str(primary), None)
+            own = main_hydra(str(primary), None, [SHIPPED])
             added = _added_options(dirs, own)
-            own = _main_hydra(str(primary), added)
+            own = main_hydra(str(primary), added, [SHIPPED])
         base = own.compose_config("config", [c for c in cli if not any(
             c == o.input_line for o in paths)], run_mode=RunMode.RUN)  # fmt: skip
         base_hydra = OmegaConf.to_container(base.hydra, resolve=False)

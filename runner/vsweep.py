@@ -242,7 +242,7 @@ def run_sweep(
         ``error``, then :data:`runner.tables.COLUMNS`.
 
     Example:
-        >>> from models.tutorial import linear
+        >>> from runner.models.tutorial import linear
         >>> cols = run_sweep(linear, [2.0, 1.0], DiffSpec(), None,
         ...                  {"inputs.0": [1.0, 2.0, 3.0]})
         >>> cols["job"].tolist(), cols["inputs.0"].tolist(), cols["value"].tolist()

@@ -11,7 +11,8 @@ import pytest
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 ROOT = Path(__file__).resolve().parent.parent
-CONFIGS = ROOT / "configs"
+CONFIGS = ROOT / "configs"  # the shipped exp/ and model/ (runner.configs)
+PRIMARY = CONFIGS / "main"  # config.yaml and hydra/ (runner.configs.main)
 EXPERIMENTS = sorted(p.stem for p in (CONFIGS / "exp").glob("*.yaml"))
 
 
@@ -26,7 +27,7 @@ def compose() -> Callable[..., object]:
     register()
 
     def run(*overrides: str) -> object:
-        with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        with initialize_config_dir(config_dir=str(PRIMARY), version_base="1.3"):
             return hydra_compose("config", overrides=list(overrides))
 
     return run

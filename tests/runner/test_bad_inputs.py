@@ -41,10 +41,10 @@ class Case:
 
 
 # -- jobs: run_job on a plain config ------------------------------------------------
-F1 = {"_target_": "models.tutorial.f1"}
-F = {"_target_": "models.tutorial.F", "name": "F"}
-LINEAR = {"_target_": "models.tutorial.Linear", "n": 10, "name": "Linear"}
-LINEAR_FN = {"_target_": "models.tutorial.linear"}
+F1 = {"_target_": "runner.models.tutorial.f1"}
+F = {"_target_": "runner.models.tutorial.F", "name": "F"}
+LINEAR = {"_target_": "runner.models.tutorial.Linear", "n": 10, "name": "Linear"}
+LINEAR_FN = {"_target_": "runner.models.tutorial.linear"}
 BASE = {
     "model": F1,
     "inputs": [[1.0, 2.0, 3.0], [10.0, 5.0]],
@@ -87,7 +87,7 @@ JOBS = [
         model=F, inputs=[10.0], diff={"kind": "grad", "grad_vars": 3}),
     job("grad_vars selects nothing",
         ("diff.grad_vars:", "@train_vars selected no", "available: x, y"),
-        model={"_target_": "models.tutorial.Polynomial", "name": "P"}, inputs=[],
+        model={"_target_": "runner.models.tutorial.Polynomial", "name": "P"}, inputs=[],
         diff={"kind": "vector_grad", "grad_vars": "@train_vars"}),
     job("has_aux without aux", ("diff.has_aux:", "(value, aux) pair", "has_aux=False"),
         model=LINEAR_FN, inputs=[2.0, 1.0], diff={"kind": "grad", "has_aux": True}),
@@ -125,8 +125,8 @@ JOBS = [
         model={"_target_": "os.system", "command": "echo pwned"}),
     job("refused input target", ("inputs.0._target_:", "'os.getcwd'"),
         inputs=[{"_target_": "os.getcwd"}, [10.0, 5.0]]),
-    job("unknown module", ("model._target_:", "cannot import 'models.nope.f'"),
-        model={"_target_": "models.nope.f"}),
+    job("unknown module", ("model._target_:", "cannot import 'runner.models.nope.f'"),
+        model={"_target_": "runner.models.nope.f"}),
     job("no model", ("model:", "expected a node with _target_", "+exp=NAME"),
         model=None, drop_model=True),
     job("bad generator arguments", ("inputs.0:", "runner.inputs.zeros", "raised"),
@@ -365,8 +365,10 @@ CLI = [
          ("diff.kindd:", "did you mean diff.kind?")),
     Case("unreadable YAML", ["--config-dir", "{broken}", "+exp=broken"],
          ("exp: cannot read", "broken.yaml (line 5, column 5)", "YAML syntax")),
-    Case("unknown module (CLI)", ["+exp=grad", "model._target_=models.nope.f"],
-         ("model._target_: cannot import 'models.nope.f'", "ModuleNotFoundError")),
+    Case("unknown module (CLI)",
+         ["+exp=grad", "model._target_=runner.models.nope.f"],
+         ("model._target_: cannot import 'runner.models.nope.f'",
+          "ModuleNotFoundError")),
     Case("output directory not writable", ["+exp=grad", "hydra.run.dir={blocker}/x"],
          ("hydra.run.dir: cannot write", "Not a directory")),
     Case("input of the wrong length (CLI)", ["+exp=jacobian", "inputs.0=[1.0]"],

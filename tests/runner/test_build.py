@@ -16,7 +16,7 @@ from runner.build import (
 )
 from runner.errors import ConfigError
 
-ALLOWED = ("models.", "runner.inputs.")
+ALLOWED = ("runner.models.", "runner.inputs.")
 
 
 @pytest.mark.parametrize(
@@ -36,13 +36,13 @@ def test_untrusted_model_targets_are_refused_before_import(target, monkeypatch):
     [
         ("runner.inputs.jnp.save", "reaches the module jax.numpy through"),
         ("runner.inputs.jax.version.os.system", "reaches the module jax through"),
-        ("models.tutorial.bm.random.seed", "reaches the module runner.core"),
+        ("runner.models.tutorial.bm.random.seed", "reaches the module runner.core"),
         ("runner.inputs.Sequence", "defined in collections.abc, outside"),
-        ("models.tutorial.Any", "defined in typing, outside"),
-        ("models.tutorial.__builtins__", "a dict with no defining module"),
-        ("models.tutorial.F.__class__", "defined in builtins, outside"),
-        ("models.tutorial", "a module, not an object defined in one"),
-        ("models", "a module, not an object defined in one"),
+        ("runner.models.tutorial.Any", "defined in typing, outside"),
+        ("runner.models.tutorial.__builtins__", "a dict with no defining module"),
+        ("runner.models.tutorial.F.__class__", "defined in builtins, outside"),
+        ("runner.models.tutorial", "a module, not an object defined in one"),
+        ("runner.models", "a module, not an object defined in one"),
     ],
 )
 def test_targets_must_be_defined_in_an_allowed_module(target, match):
@@ -50,7 +50,7 @@ def test_targets_must_be_defined_in_an_allowed_module(target, match):
         lambda: build_model({"_target_": target}),
         lambda: build_inputs([{"_target_": target, "file": "x", "arr": [1.0]}]),
         lambda: build_model(
-            {"_target_": "models.tutorial.Test", "x": {"_target_": target}}
+            {"_target_": "runner.models.tutorial.Test", "x": {"_target_": target}}
         ),  # fmt: skip
     ):
         with pytest.raises(ConfigError, match=match) as err:
@@ -63,14 +63,14 @@ def test_module_prefixes_match_on_dotted_boundaries():
     assert resolve_target("math.hypot", "model", ("math.",))(3.0, 4.0) == 5.0
     with pytest.raises(ConfigError, match="outside the allowed modules"):
         resolve_target("mathx.hypot", "model", ("math.",))
-    with pytest.raises(ConfigError, match="No module named .models.nope."):
-        resolve_target("models.nope.f", "model", ALLOWED)
+    with pytest.raises(ConfigError, match="No module named .runner.models.nope."):
+        resolve_target("runner.models.nope.f", "model", ALLOWED)
     with pytest.raises(ConfigError, match="cannot import 'nopkg.f': no module"):
         resolve_target("nopkg.f", "model", ("nopkg.",))
 
 
 def test_nested_and_input_targets_are_checked():
-    node = {"_target_": "models.tutorial.F", "name": {"_target_": "os.getcwd"}}
+    node = {"_target_": "runner.models.tutorial.F", "name": {"_target_": "os.getcwd"}}
     with pytest.raises(ConfigError, match=r"model\.name\._target_: 'os.getcwd'"):
         build_model(node)
     with pytest.raises(ConfigError, match=r"inputs\.1\._target_"):
@@ -79,7 +79,7 @@ def test_nested_and_input_targets_are_checked():
 
 def test_nested_targets_are_built():
     node = {
-        "_target_": "models.tutorial.Test",
+        "_target_": "runner.models.tutorial.Test",
         "x": {"_target_": "runner.inputs.full", "shape": 3, "fill_value": 2.0},
     }
     assert build_model(node).x.tolist() == [2.0, 2.0, 2.0]  # fmt: skip
@@ -99,11 +99,12 @@ def test_prefixes_that_name_no_module_are_refused(prefixes):
 
 
 def test_model_kinds():
-    model = build_model({"_target_": "models.tutorial.Linear", "n": 3, "name": "L"})
+    node = {"_target_": "runner.models.tutorial.Linear", "n": 3, "name": "L"}
+    model = build_model(node)
     assert model.name == "L" and model.w.shape == (1, 3)
-    fn = build_model({"_target_": "models.tutorial.linear"})
+    fn = build_model({"_target_": "runner.models.tutorial.linear"})
     assert fn(2.0, 1.0) == 5.0
-    bound = build_model({"_target_": "models.tutorial.linear", "b": 1.0})
+    bound = build_model({"_target_": "runner.models.tutorial.linear", "b": 1.0})
     assert isinstance(bound, functools.partial) and bound(2.0) == 5.0
 
 
@@ -111,9 +112,9 @@ def test_model_kinds():
     ("node", "match"),
     [
         (None, "model: expected a node with _target_"),
-        ({"_target_": "models.nope.Model"}, r"model\._target_: cannot import"),
-        ({"_target_": "models.tutorial.Linear", "bad": 1}, "unexpected keyword"),
-        ({"_target_": "models.tutorial.__doc__"}, "a str with no defining module"),
+        ({"_target_": "runner.models.nope.Model"}, r"model\._target_: cannot import"),
+        ({"_target_": "runner.models.tutorial.Linear", "bad": 1}, "unexpected keyword"),
+        ({"_target_": "runner.models.tutorial.__doc__"}, "a str with no defining"),
     ],
 )
 def test_bad_models(node, match):

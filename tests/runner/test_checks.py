@@ -13,11 +13,11 @@ import pytest
 from rich.console import Console
 
 import runner.core as bm
-from models import tutorial
 from runner.checks import Problem, finite_differences
 from runner.errors import CheckError, ConfigError
 from runner.experiment import DiffSpec, compute
 from runner.job import run_job
+from runner.models import tutorial
 from runner.results import read_table
 from runner.summary import print_summary
 
@@ -317,7 +317,7 @@ def test_nonfinite_in_a_vectorized_sweep_warns(tmp_path, capsys, importable_test
 
 
 def test_check_rows_reach_the_table_and_the_console(tmp_path, capsys):
-    cfg = {"model": {"_target_": "models.tutorial.f1"}, "inputs": [X, Y],
+    cfg = {"model": {"_target_": "runner.models.tutorial.f1"}, "inputs": [X, Y],
            "diff": {"kind": "jacobian", "has_aux": True, "check": True},
            "output": {"plots": False}}  # fmt: skip
     assert run_job(cfg, tmp_path) == 0

@@ -77,10 +77,10 @@ def test_sweep_over_inputs_and_model_kwargs(tmp_path):
         (["+exp=jacobian", "diff.argnums=5"], "diff.argnums:"),
         (["+exp=grad_vars", "diff.grad_vars=[w,c]"], "available Arrays: w, b"),
         (["+exp=jacobian", "diff.kind=grad"], "Gradient only defined for scalar"),
-        (["+exp=jacobian", "model._target_=models.nope.f"], "model._target_: cannot"),
+        (["+exp=jacobian", "model._target_=runner.models.nope.f"], "cannot import"),
         (["+exp=jacobian", "model._target_=os.system"], "outside the allowed"),
         (["+exp=jacobian", "inputs.0=[[1.,2.],[3.]]"], "inputs.0:"),
-        (["+exp=grad_vars", "model.n=-1"], "model: models.tutorial.Linear"),
+        (["+exp=grad_vars", "model.n=-1"], "model: runner.models.tutorial.Linear"),
     ],
 )
 def test_bad_config_is_one_line_without_traceback(tmp_path, args, key):

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import runner.core as bm
-from models.tutorial import F2, Linear
 from runner.compiled import cached_call, structure_key
 from runner.experiment import DiffSpec, compute
+from runner.models.tutorial import F2, Linear
 
 
 class Counted(bm.Base):

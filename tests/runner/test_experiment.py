@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import runner.core as bm
-from models import tutorial
-from models.tutorial import F3, F, f1, linear, quadratic_form
 from runner.errors import ConfigError
 from runner.experiment import DiffSpec, compute, run_experiment
+from runner.models import tutorial
+from runner.models.tutorial import F3, F, f1, linear, quadratic_form
 from runner.tables import COLUMNS
 
 X = [1.0, 2.0, 3.0]

@@ -25,10 +25,10 @@ def test_launcher_configs_compose(launcher, target):
 
     from runner.schema import register
 
-    from ..conftest import CONFIGS
+    from ..conftest import PRIMARY
 
     register()
-    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(PRIMARY), version_base="1.3"):
         overrides = ["+exp=grad", f"hydra/launcher={launcher}"]
         cfg = hydra_compose("config", overrides=overrides, return_hydra_config=True)
     assert cfg.hydra.launcher._target_.endswith(target)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import runner.core as bm
-from models.tutorial import F3, linear
 from runner.errors import ConfigError, ModelError
 from runner.experiment import compute
+from runner.models.tutorial import F3, linear
 from runner.plan import call, make_plan
 from runner.spec import DiffSpec
 

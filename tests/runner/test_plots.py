@@ -21,7 +21,7 @@ from ..conftest import ROOT
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JACOBIAN = {
-    "model": {"_target_": "models.tutorial.f1"},
+    "model": {"_target_": "runner.models.tutorial.f1"},
     "inputs": [[1.0, 2.0, 3.0], [10.0, 5.0]],
     "diff": {"kind": "jacobian", "argnums": [0, 1], "return_value": True,
              "has_aux": True},

@@ -28,7 +28,7 @@ inputs:
 diff:
   kind: jacfwd
 """
-MODEL = "_target_: models.neuro.FitzHughNagumo\nb: {b}\ntau: 12.5\n"
+MODEL = "_target_: runner.models.neuro.FitzHughNagumo\nb: {b}\ntau: 12.5\n"
 
 
 @pytest.fixture(autouse=True, scope="module")

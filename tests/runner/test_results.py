@@ -93,7 +93,7 @@ def test_csv_keeps_text_as_text(tmp_path):
 
 
 def test_a_zip_sweep_has_one_axis_of_points(tmp_path):
-    cfg = {"model": {"_target_": "models.tutorial.f1"},
+    cfg = {"model": {"_target_": "runner.models.tutorial.f1"},
            "inputs": [[1.0, 2.0, 3.0], [10.0, 5.0]],
            "diff": {"kind": "jacobian", "has_aux": True},
            "sweep": {"mode": "zip",
@@ -113,7 +113,7 @@ def _job(root, num, y, status="ok"):
     job = root / str(num)
     (job / ".hydra").mkdir(parents=True)
     (job / ".hydra" / "overrides.yaml").write_text(f"- inputs.1=[{y[0]},{y[1]}]\n")
-    cfg = {"model": {"_target_": "models.tutorial.f1"},
+    cfg = {"model": {"_target_": "runner.models.tutorial.f1"},
            "inputs": [[1.0, 2.0, 3.0], y],
            "diff": {"kind": "jacobian", "has_aux": True}}  # fmt: skip
     (job / ".hydra" / "config.yaml").write_text(json.dumps(cfg))
@@ -148,7 +148,7 @@ def test_missing_rows_and_paths_are_named(tmp_path):
     pd.DataFrame({"value": [1.0]}).to_json(tmp_path / "t.json")
     with pytest.raises(RunnerError, match="not a results table"):
         load(tmp_path / "t.json")
-    cfg = {"model": {"_target_": "models.tutorial.linear"}, "inputs": [2.0, 1.0]}
+    cfg = {"model": {"_target_": "runner.models.tutorial.linear"}, "inputs": [2.0, 1.0]}
     assert run_job(_quiet(cfg), tmp_path) == 0
     with pytest.raises(KeyError, match=r"wrt='arg1'.*\('grad', 'arg0', ''\)"):
         load(tmp_path).array("grad", "arg1")
@@ -184,7 +184,7 @@ def test_to_xarray_names_the_sweeps_axes(compose, tmp_path):
 
 
 def test_to_xarray_without_xarray_says_how_to_install_it(monkeypatch, tmp_path):
-    cfg = {"model": {"_target_": "models.tutorial.linear"}, "inputs": [2.0, 1.0]}
+    cfg = {"model": {"_target_": "runner.models.tutorial.linear"}, "inputs": [2.0, 1.0]}
     assert run_job(_quiet(cfg), tmp_path) == 0
     monkeypatch.setitem(sys.modules, "xarray", None)  # as if not installed
     with pytest.raises(ImportError, match=r"autodiff-runner\[xarray\]"):

@@ -9,7 +9,7 @@ import pytest
 from runner.job import run_job
 
 CFG = {
-    "model": {"_target_": "models.tutorial.linear"},
+    "model": {"_target_": "runner.models.tutorial.linear"},
     "inputs": [2.0, 1.0],
     "diff": {"kind": "grad", "argnums": [0, 1]},
     "output": {"summary": False, "plots": False},

@@ -29,7 +29,7 @@ def test_every_experiment_composes_with_a_model(compose):
     assert len(EXPERIMENTS) >= 15
     for name in EXPERIMENTS:
         cfg = compose(f"+exp={name}")
-        assert cfg.model._target_.startswith("models."), name
+        assert cfg.model._target_.startswith("runner.models."), name
         assert cfg.diff.kind.name in {"grad", "vector_grad", "jacobian", "jacrev",
                                       "jacfwd", "hessian"}  # fmt: skip
 
@@ -73,7 +73,7 @@ def test_free_form_values_are_left_to_their_users():
     # swept values do not go through OmegaConf (which would take seconds).
     values = [[float(i), 1.0] for i in range(100_000)]
     sweep = {"inputs": {"1": values}, "model": {"a.b": {"start": 0}}}
-    plain = {"model": {"_target_": "models.tutorial.f1", "any": 1},
+    plain = {"model": {"_target_": "runner.models.tutorial.f1", "any": 1},
              "inputs": [{"_target_": "runner.inputs.zeros", "shape": 3}, "x"],
              "sweep": sweep}  # fmt: skip
     start = time.perf_counter()

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import runner.core as bm
-from models import tutorial
-from models.neuro import FitzHughNagumo
-from models.tutorial import F2, Linear, Polynomial, f1, linear, quadratic_form
 from runner.errors import ConfigError
+from runner.models import tutorial
+from runner.models.neuro import FitzHughNagumo
+from runner.models.tutorial import F2, Linear, Polynomial, f1, linear, quadratic_form
 from runner.signature import check_inputs, checked_output, declared_shapes
 
 X, Y = [1.0, 2.0, 3.0], [10.0, 5.0]

@@ -62,11 +62,11 @@ def test_a_sweep_block_that_sweeps_nothing_is_refused_when_it_sets_options():
      ({"kind": "jacfwd", "fixed_point": True}, "diff.fixed_point")],
 )  # fmt: skip
 def test_a_sweep_block_refuses_checks_and_fixed_points_on_every_path(diff, key):
-    from models.tutorial import linear
+    from runner.models.tutorial import linear
     from runner.vsweep import run_sweep
 
     sweep = {"inputs": {"0": [1.0, 2.0]}}
-    plain = {"model": {"_target_": "models.tutorial.missing"}, "diff": diff}
+    plain = {"model": {"_target_": "runner.models.tutorial.missing"}, "diff": diff}
     with pytest.raises(ConfigError) as err:  # before the model is built
         to_spec({**plain, "sweep": sweep})
     assert err.value.key == key and "sweep block" in str(err.value)
@@ -83,7 +83,7 @@ def test_a_sweep_block_refuses_checks_and_fixed_points_on_every_path(diff, key):
      ({"kind": "jacfwd", "grad_vars": "w"}, "no diff.grad_vars")],
 )  # fmt: skip
 def test_a_fixed_point_spec_is_checked_before_the_model_is_built(diff, phrase):
-    plain = {"model": {"_target_": "models.tutorial.missing"},
+    plain = {"model": {"_target_": "runner.models.tutorial.missing"},
              "diff": {**diff, "fixed_point": True}}  # fmt: skip
     with pytest.raises(ConfigError, match=f"^diff.fixed_point: .*{phrase}"):
         to_spec(plain)

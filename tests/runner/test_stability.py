@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import runner.core as bm
-from models.neuro import FitzHughNagumo
 from runner.errors import ConfigError
 from runner.experiment import DiffSpec, compute
+from runner.models.neuro import FitzHughNagumo
 from runner.stability import newton, residual, solve_fixed_point
 from runner.summary import stability_lines
 

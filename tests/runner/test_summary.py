@@ -16,7 +16,7 @@ from runner.job import run_job
 from ..conftest import ROOT
 
 WILSON_COWAN = {
-    "model": {"_target_": "models.neuro.WilsonCowan"},
+    "model": {"_target_": "runner.models.neuro.WilsonCowan"},
     "method": "vector_field",
     "inputs": [[0.1, 0.05]],
     "diff": {"kind": "jacobian", "eigenvalues": True},

@@ -99,7 +99,8 @@ def test_only_the_current_sweeps_jobs_are_gathered(tmp_path):
 def test_sweep_columns_hold_the_values_each_job_resolved(tmp_path):
     # -m 'inputs.0=1.0,2.0' 'inputs=[5.0,1.0]': the later override wins.
     cache = "${hydra:runtime.cwd}"
-    config = {"inputs": [5.0, 1.0], "model": {"_target_": "models.tutorial.linear"},
+    config = {"inputs": [5.0, 1.0],
+              "model": {"_target_": "runner.models.tutorial.linear"},
               "seed": "${inputs.1}", "compile_cache": cache}  # fmt: skip
     for num, x in enumerate(["1.0", "2.0"]):
         overrides = ["+exp=grad", f"inputs.0={x}", "inputs=[5.0,1.0]", "model=linear",
@@ -226,7 +227,7 @@ def test_a_deleted_key_is_an_empty_column_and_the_sweep_is_written(tmp_path):
     # What Hydra's sweeper writes for '~model.name' ('~key=null'), and the bare form.
     for num, deleted in enumerate(["~model.name=null", "~model.name"]):
         b = 0.7 + num / 10
-        config = {"model": {"_target_": "models.neuro.FitzHughNagumo", "b": b}}
+        config = {"model": {"_target_": "runner.models.neuro.FitzHughNagumo", "b": b}}
         overrides = [
             "+exp=fitzhugh_nagumo",
             deleted,

@@ -7,7 +7,7 @@ import pytest
 from runner.errors import ConfigError
 from runner.trust import check_allowed_targets, check_config_files, cli_allowed_targets
 
-from ..conftest import CONFIGS
+from ..conftest import PRIMARY
 
 HEAD = "# @package _global_\ndefaults:\n  - override /model: linear_fn\n"
 PARAMS = "hydra:\n  sweeper:\n    params: "
@@ -29,10 +29,10 @@ def conf(tmp_path):
 
 def test_every_shipped_experiment_passes(monkeypatch):
     monkeypatch.delenv("RUNNER_TRUST_CONFIG_HYDRA", raising=False)
-    check_config_files(["-m", "+exp=glob(*)"], CONFIGS)
+    check_config_files(["-m", "+exp=glob(*)"], str(PRIMARY))
     check_config_files(["+exp=grad", "hydra/launcher=local_processes",
                         "hydra.run.dir=/tmp/x", "+hydra.job.env_set.A=1"],
-                       CONFIGS)  # fmt: skip
+                       str(PRIMARY))  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -54,23 +54,23 @@ def test_every_shipped_experiment_passes(monkeypatch):
 def test_hydra_nodes_set_by_a_file_are_refused(body, key, conf, monkeypatch):
     monkeypatch.delenv("RUNNER_TRUST_CONFIG_HYDRA", raising=False)
     with pytest.raises(ConfigError, match=r"config file .*with \+exp=bad\)") as err:
-        check_config_files([conf(bad=body), "+exp=bad"], CONFIGS)
+        check_config_files([conf(bad=body), "+exp=bad"], str(PRIMARY))
     assert str(err.value).startswith(key)
     monkeypatch.setenv("RUNNER_TRUST_CONFIG_HYDRA", "1")
-    check_config_files([conf(bad=body), "+exp=bad"], CONFIGS)
+    check_config_files([conf(bad=body), "+exp=bad"], str(PRIMARY))
 
 
 def test_hydra_group_chosen_by_a_file_is_refused(conf, tmp_path, monkeypatch):
     monkeypatch.delenv("RUNNER_TRUST_CONFIG_HYDRA", raising=False)
     body = "  - override /hydra/job_logging: disabled\n"
     with pytest.raises(ConfigError, match="^hydra.job_logging"):
-        check_config_files([conf(bad=body), "+exp=bad"], CONFIGS)
+        check_config_files([conf(bad=body), "+exp=bad"], str(PRIMARY))
     body = "hydra:\n  searchpath: [file:///tmp]\n"  # Hydra refuses it too
     with pytest.raises(Exception, match="hydra.searchpath is only supported from"):
-        check_config_files([conf(bad=body), "+exp=bad"], CONFIGS)
+        check_config_files([conf(bad=body), "+exp=bad"], str(PRIMARY))
     (tmp_path / "other.yaml").write_text("defaults:\n  - experiment_schema\n")
     with pytest.raises(ConfigError, match=r"with --config-name=other\)"):
-        check_config_files([conf(), "-cn", "other"], CONFIGS)
+        check_config_files([conf(), "-cn", "other"], str(PRIMARY))
 
 
 def test_every_experiment_of_a_sweep_is_checked(conf, monkeypatch):
@@ -78,10 +78,10 @@ def test_every_experiment_of_a_sweep_is_checked(conf, monkeypatch):
     bad = "hydra:\n  callbacks:\n    x: {_target_: numpy.save}\n"
     ok = "hydra:\n  sweeper:\n    params: {inputs.0: '1.0,2.0'}\n"
     flag = conf(a_ok=ok, b_bad=bad)
-    check_config_files(["-m", flag, "+exp=a_ok", "inputs.1=1.0,2.0"], CONFIGS)
+    check_config_files(["-m", flag, "+exp=a_ok", "inputs.1=1.0,2.0"], str(PRIMARY))
     for sweep in ("glob(*)", "choice(grad,b_bad)", "a_ok,b_bad"):
         with pytest.raises(ConfigError, match=r"^hydra.callbacks.x.* \+exp=b_bad"):
-            check_config_files(["-m", flag, f"+exp={sweep}"], CONFIGS)
+            check_config_files(["-m", flag, f"+exp={sweep}"], str(PRIMARY))
 
 
 def test_allowed_targets_come_from_the_command_line_only():
@@ -111,9 +111,9 @@ def test_a_config_dir_shadowing_the_primary_defaults_is_checked(
     )
     flag = how.format(tmp_path)
     with pytest.raises(ConfigError, match="^hydra.job_logging"):
-        check_config_files([flag, "+exp=grad"], CONFIGS)
+        check_config_files([flag, "+exp=grad"], str(PRIMARY))
     # What the command line chooses from it is the command line's.
-    check_config_files([flag, "+exp=grad", "hydra/job_logging=mine"], CONFIGS)
+    check_config_files([flag, "+exp=grad", "hydra/job_logging=mine"], str(PRIMARY))
     # Nor may it stand in for one of Hydra's options (these are in its schema).
     (tmp_path / "experiment_schema.yaml").unlink()
     (tmp_path / "hydra" / "sweeper").mkdir()
@@ -122,4 +122,4 @@ def test_a_config_dir_shadowing_the_primary_defaults_is_checked(
         "max_batch_size: null\nparams: {hydra.job.env_set.A: '1'}\n"
     )
     with pytest.raises(ConfigError, match="^hydra.sweeper.params.hydra.job.env_set"):
-        check_config_files(["-m", flag, "+exp=grad"], CONFIGS)
+        check_config_files(["-m", flag, "+exp=grad"], str(PRIMARY))

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import runner.core as bm
-from models.neuro import FitzHughNagumo
-from models.tutorial import f1
 from runner.errors import ConfigError
 from runner.experiment import DiffSpec, compute
+from runner.models.neuro import FitzHughNagumo
+from runner.models.tutorial import f1
 from runner.vsweep import expand, run_sweep
 
 SPEC = DiffSpec(kind="jacobian", has_aux=True, return_value=True)
@@ -123,7 +123,7 @@ def test_sweep_job_writes_one_table_and_a_plot(tmp_path):
     from runner.job import run_job
 
     cfg = {
-        "model": {"_target_": "models.neuro.FitzHughNagumo", "name": "fhn"},
+        "model": {"_target_": "runner.models.neuro.FitzHughNagumo", "name": "fhn"},
         "method": "vector_field",
         "inputs": [[-1.0, 0.5]],
         "diff": {"kind": "jacfwd"},

@@ -1,0 +1,252 @@
+"""Where configs come from: the shipped ones, the user's, and the order between them.
+
+The runner's configs ship inside the package (``runner.configs``, the repository's
+top-level ``configs/``) and Hydra finds them through the package, never through
+the working directory:
+
+- ``pkg://runner.configs.main`` is Hydra's primary source: ``config.yaml`` and
+  Hydra's own options (``hydra/launcher/*``), read first.
+- The shipped examples, ``exp/`` and ``model/`` of ``pkg://runner.configs``, come
+  last: after ``--config-dir`` and the command line's ``hydra.searchpath``. So a
+  user's ``exp/grad.yaml`` wins over the shipped ``grad``, and the run records
+  which file it ran (:func:`chosen_files`).
+
+Nothing here imports JAX: ``runner --help`` and tab completion use it alone.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+__all__ = [
+    "MAIN",
+    "SHIPPED",
+    "Experiment",
+    "chosen_files",
+    "cli_searchpath",
+    "did_you_mean",
+    "experiments",
+    "search_dirs",
+    "shipped_dir",
+    "with_shipped_searchpath",
+]
+
+MAIN = "pkg://runner.configs.main"  # config.yaml and hydra/: Hydra's "main" source
+SHIPPED = "pkg://runner.configs"  # the shipped exp/ and model/, searched last
+
+
+def _pkg_dir(package: str) -> Path:
+    """The directory of an installed package (wheels and editable installs)."""
+    return Path(str(resources.files(package)))
+
+
+def shipped_dir() -> Path:
+    """The directory of the shipped ``exp/`` and ``model/`` configs.
+
+    Example:
+        >>> (shipped_dir() / "exp" / "jacobian.yaml").is_file()
+        True
+    """
+    return _pkg_dir(SHIPPED.removeprefix("pkg://"))
+
+
+def main_dir() -> Path:
+    """The directory of the primary ``config.yaml`` (Hydra's main config source).
+
+    Example:
+        >>> (main_dir() / "config.yaml").is_file()
+        True
+    """
+    return _pkg_dir(MAIN.removeprefix("pkg://"))
+
+
+def _source_dir(path: str) -> Path | None:
+    """The directory a search path entry names (``file://``, ``pkg://`` or plain)."""
+    if path.startswith("pkg://"):
+        try:
+            return _pkg_dir(path.removeprefix("pkg://").strip("/").replace("/", "."))
+        except (ModuleNotFoundError, TypeError, ValueError):
+            return None
+    if "://" in path and not path.startswith("file://"):
+        return None  # structured:// and the like hold no files
+    return Path(path.removeprefix("file://")).resolve()
+
+
+def _searchpath_items(override: str) -> tuple[str, list[str]] | None:
+    """``(key, entries)`` of a ``hydra.searchpath=[...]`` override, else None."""
+    key, sep, value = override.partition("=")
+    if not sep or key.lstrip("+") != "hydra.searchpath":
+        return None
+    inner = value.strip()
+    if not (inner.startswith("[") and inner.endswith("]")):
+        return None  # not a list: Hydra refuses it
+    return key, [v.strip().strip("'\"") for v in inner[1:-1].split(",") if v.strip()]
+
+
+def cli_searchpath(overrides: Sequence[str]) -> list[str]:
+    """The search path a command line sets: its last ``hydra.searchpath=[...]``,
+    or the primary config's ``[pkg://runner.configs]``.
+
+    Example:
+        >>> cli_searchpath(["hydra.searchpath=[file:///a,pkg://runner.configs]"])
+        ['file:///a', 'pkg://runner.configs']
+        >>> cli_searchpath(["+exp=grad"])
+        ['pkg://runner.configs']
+    """
+    found = [SHIPPED]
+    for override in overrides:
+        parsed = _searchpath_items(override)
+        if parsed is not None:
+            found = parsed[1]
+    return found
+
+
+def with_shipped_searchpath(overrides: Sequence[str]) -> list[str]:
+    """``overrides`` with :data:`SHIPPED` kept last in a ``hydra.searchpath=[...]``.
+
+    ``config.yaml`` sets ``hydra.searchpath: [pkg://runner.configs]``; a command
+    line that sets ``hydra.searchpath`` replaces that list, which would drop the
+    shipped examples. Its directories stay first, so they still win.
+
+    Example:
+        >>> with_shipped_searchpath(["+exp=grad", "hydra.searchpath=[file:///a]"])
+        ['+exp=grad', 'hydra.searchpath=[file:///a,pkg://runner.configs]']
+    """
+    found = []
+    for override in overrides:
+        parsed = _searchpath_items(override)
+        if parsed is not None:
+            key, items = parsed
+            items = [v for v in items if v != SHIPPED]
+            override = f"{key}=[{','.join([*items, SHIPPED])}]"
+        found.append(override)
+    return found
+
+
+def search_dirs(config_dir: str | None, searchpath: Sequence[str] = ()) -> list[Path]:
+    """The directories Hydra searches for ``exp/`` and ``model/`` files, in order.
+
+    Args:
+        config_dir: the ``--config-dir`` argument, or None.
+        searchpath: the command line's ``hydra.searchpath`` entries.
+
+    Returns:
+        ``--config-dir``, then the search path's directories, then the shipped
+        configs: the first that holds ``exp/NAME.yaml`` is the one that runs.
+
+    Example:
+        >>> [d.name for d in search_dirs("/tmp/mine")]
+        ['mine', 'configs']
+    """
+    dirs = [Path(config_dir).resolve()] if config_dir else []
+    dirs += [d for p in searchpath if (d := _source_dir(str(p))) is not None]
+    dirs.append(shipped_dir())
+    unique: list[Path] = []
+    for d in dirs:
+        if d not in unique:
+            unique.append(d)
+    return unique
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """An experiment file: its name, path, one-line description, and whether it
+    shadows a shipped experiment of the same name."""
+
+    name: str
+    path: Path
+    description: str
+    shadows: Path | None = None
+
+
+def _description(path: Path) -> str:
+    """The first sentence of the file's header comment (after ``@package``)."""
+    words: list[str] = []
+    for line in path.read_text(errors="replace").splitlines():
+        text = line.strip()
+        if not text.startswith("#"):
+            break
+        text = text.lstrip("#").strip()
+        if text.startswith("@package") or not text:
+            continue
+        if re.match(r"\(?(python -m )?runner\b", text):
+            break  # the command that runs it
+        words += text.split()
+        if re.search(r"[.:]$", text):
+            break
+    line = " ".join(words).rstrip(":")
+    end = re.search(r"\.(\s+[A-Z(]|$)", line)  # not "w . x"
+    line = line[: end.start() + 1] if end else line
+    return line if len(line) <= 100 else line[:99].rstrip() + "…"
+
+
+def experiments(dirs: Sequence[Path]) -> dict[str, Experiment]:
+    """Every experiment the directories ``dirs`` (in search order) offer, by name.
+
+    Example:
+        >>> found = experiments(search_dirs(None))
+        >>> found["grad"].description
+        'Gradient of a * 2 + b in its first argument at (2, 1): 2.'
+    """
+    found: dict[str, Experiment] = {}
+    for folder in dirs:
+        for path in sorted(Path(folder).glob("exp/*.yaml")):
+            if path.stem in found:
+                first = found[path.stem]
+                if first.shadows is None:
+                    found[path.stem] = Experiment(
+                        first.name, first.path, first.description, shadows=path
+                    )
+                continue
+            found[path.stem] = Experiment(path.stem, path, _description(path))
+    return dict(sorted(found.items()))
+
+
+def did_you_mean(name: str, options: Sequence[str]) -> str:
+    """`` (did you mean X?)`` for the closest of ``options``, or an empty string.
+
+    Example:
+        >>> did_you_mean("jacobain", ["grad", "jacobian", "hessian"])
+        ' (did you mean jacobian?)'
+    """
+    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def chosen_files(
+    choices: dict[str, object], sources: Sequence[tuple[str, str]]
+) -> dict[str, str]:
+    """The file each chosen config group option came from.
+
+    Args:
+        choices: Hydra's ``runtime.choices`` (group -> option name); ``hydra/``
+            groups are left out.
+        sources: ``(schema, path)`` of Hydra's ``runtime.config_sources``, in
+            search order.
+
+    Returns:
+        ``{"exp": "/abs/path/exp/grad.yaml", "model": ...}``, for the options
+        that came from a file.
+
+    Example:
+        >>> files = chosen_files({"exp": "grad"}, [("pkg", "runner.configs")])
+        >>> Path(files["exp"]).relative_to(shipped_dir()).as_posix()
+        'exp/grad.yaml'
+    """
+    dirs = [d for schema, path in sources if schema in ("file", "pkg")
+            and (d := _source_dir(f"{schema}://{path}")) is not None]  # fmt: skip
+    found = {}
+    for group, option in choices.items():
+        if option is None or group.startswith("hydra/") or group == "hydra":
+            continue
+        for folder in dirs:
+            path = folder / group / f"{option}.yaml"
+            if path.is_file():
+                found[group] = str(path)
+                break
+    return found
