@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
+import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +17,23 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"  # the shipped exp/ and model/ (runner.configs)
 PRIMARY = CONFIGS / "main"  # config.yaml and hydra/ (runner.configs.main)
 EXPERIMENTS = sorted(p.stem for p in (CONFIGS / "exp").glob("*.yaml"))
+
+
+def runner_script() -> str:
+    """The installed ``runner`` command of this Python: beside ``sys.executable``
+    (a venv, even one not activated), in the user scheme (``pip install
+    --user``), or else on ``PATH``."""
+    name = "runner.exe" if os.name == "nt" else "runner"
+    for folder in (
+        Path(sys.executable).parent,
+        Path(sysconfig.get_path("scripts")),
+        Path(sysconfig.get_path("scripts", f"{os.name}_user")),
+    ):
+        if (folder / name).is_file():
+            return str(folder / name)
+    found = shutil.which("runner")
+    assert found, f"no runner script beside {sys.executable}; pip install -e ."
+    return found
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from runner.job import run_job
 
-from ..conftest import ROOT
+from ..conftest import ROOT, runner_script
 
 WILSON_COWAN = {
     "model": {"_target_": "runner.models.neuro.WilsonCowan"},
@@ -66,12 +66,12 @@ def test_no_summary_no_summary_file(tmp_path):
 @pytest.mark.slow
 def test_the_runner_command_writes_the_summary_to_the_job_log(tmp_path):
     proc = subprocess.run(
-        ["runner", "+exp=wilson_cowan", f"hydra.run.dir={tmp_path}",
+        [runner_script(), "+exp=wilson_cowan", f"hydra.run.dir={tmp_path}",
          "output.plots=false"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
         env={**os.environ, "JAX_PLATFORMS": "cpu"},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    log = (tmp_path / "cli.log").read_text()
+    log = (tmp_path / "runner.log").read_text()  # named after the runner
     assert "console summary:" in log and "not a fixed point" in log
     assert "not a fixed point" in (tmp_path / "summary.txt").read_text()
