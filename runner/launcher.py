@@ -15,7 +15,7 @@ Hydra instantiates launchers only from its ``hydra_plugins`` package, which
 editable installs cannot extend, so rather than registering another plugin,
 :func:`install` puts :func:`launch` in place of the function the joblib launcher
 calls, in this process, when a multirun starts (the :class:`ContainDeadWorkers`
-callback of ``configs/config.yaml``).
+callback of ``configs/main/config.yaml``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A progress bar for sweeps: jobs done, failed and left, with an ETA.
 
 :class:`SweepProgress` is a Hydra callback (``hydra.callbacks.progress`` in
-``configs/config.yaml``). It counts the sweep's jobs when the multirun starts and
+``configs/main/config.yaml``). It counts the sweep's jobs when the multirun starts and
 advances after each job, reading the job's status from its ``run.json``. It draws
 nothing unless both stdout and stderr are terminals, so logs and CI output stay
 clean. With launchers that run ``on_job_end`` in worker processes (joblib), the bar

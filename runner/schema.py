@@ -167,7 +167,7 @@ class ExperimentConfig:
     of the public method to differentiate (null: call the object or function
     itself). ``inputs``: the positional arguments: numbers, nested lists, or
     generator nodes (``_target_: runner.inputs.linspace`` ...). ``allowed_targets``:
-    extra module prefixes that ``_target_`` may name, besides ``models.`` and
+    extra module prefixes that ``_target_`` may name, besides ``runner.models.`` and
     ``runner.inputs.``; ``python -m runner`` takes it only from the command line
     (a config file that sets it is refused). ``compile_cache``: the directory of
     JAX's persistent compilation cache, so that a repeated run skips compiling

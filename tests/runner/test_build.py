@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 
 import jax.numpy as jnp
 import pytest
@@ -14,7 +15,7 @@ from runner.build import (
     check_targets,
     resolve_target,
 )
-from runner.errors import ConfigError
+from runner.errors import ALLOW_HINT, ConfigError
 
 ALLOWED = ("runner.models.", "runner.inputs.")
 
@@ -134,3 +135,34 @@ def test_inputs():
         build_inputs([{"_target_": "runner.inputs.zeros", "shape": -1}])
     with pytest.raises(ConfigError, match="inputs: expected a list"):
         build_inputs(3.0)
+
+
+def test_an_import_failure_says_where_python_looked(tmp_path, monkeypatch):
+    (tmp_path / "mymodels").mkdir()
+    (tmp_path / "mymodels" / "__init__.py").write_text("def f(x):\n    return x\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".")])
+    with pytest.raises(ConfigError) as err:
+        resolve_target("mymodels.f", "model", ("mymodels.",))
+    message = str(err.value)
+    assert message.startswith("model._target_: cannot import 'mymodels.f': no module "
+                              "named 'mymodels' where Python looked (")  # fmt: skip
+    assert sys.path[-1] in message  # the places it looked, named
+    assert f"it is in the working directory {tmp_path}, which is not on the " in message
+    assert "run with PYTHONPATH=." in message
+    monkeypatch.chdir(tmp_path.parent)  # elsewhere: the general fix
+    with pytest.raises(ConfigError, match="put the directory that holds mymodels/ on"):
+        resolve_target("mymodels.f", "model", ("mymodels.",))
+
+
+def test_the_allow_hint_names_the_real_package_and_the_interface():
+    with pytest.raises(ConfigError, match=r"allowed_targets=\[mymodels\.\]"):
+        build_model({"_target_": "mymodels.Decay"})
+    token = ALLOW_HINT.set("with --runner-allowed-targets {package}.")
+    try:
+        with pytest.raises(ConfigError, match="allow it with --runner-allowed-targets "
+                                              "mymodels.") as err:  # fmt: skip
+            build_model({"_target_": "mymodels.Decay"})
+    finally:
+        ALLOW_HINT.reset(token)
+    assert "mypkg" not in str(err.value)

@@ -123,3 +123,23 @@ def test_a_config_dir_shadowing_the_primary_defaults_is_checked(
     )
     with pytest.raises(ConfigError, match="^hydra.sweeper.params.hydra.job.env_set"):
         check_config_files(["-m", flag, "+exp=grad"], str(PRIMARY))
+
+
+@pytest.mark.parametrize("search", ["--config-dir", "hydra.searchpath"])
+def test_a_users_model_file_chosen_by_a_shipped_experiment_is_checked(
+    search, tmp_path, monkeypatch
+):
+    # The shipped jacobian chooses model f1; a directory of the user's with its own
+    # model/f1.yaml is searched first, so that file is composed, and checked.
+    monkeypatch.delenv("RUNNER_TRUST_CONFIG_HYDRA", raising=False)
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "f1.yaml").write_text(
+        "# @package _global_\nmodel:\n  _target_: runner.models.tutorial.f1\n"
+        "hydra:\n  callbacks:\n    x: {_target_: os.system}\n"
+    )
+    path = f"hydra.searchpath=[file://{tmp_path},pkg://runner.configs]"
+    where = f"--config-dir={tmp_path}" if search == "--config-dir" else path
+    for exp in ("+exp=jacobian", "+exp=glob(jac*)"):
+        argv = [where, exp] if "glob" not in exp else ["-m", where, exp]
+        with pytest.raises(ConfigError, match=r"^hydra\.callbacks\.x"):
+            check_config_files(argv, str(PRIMARY))
