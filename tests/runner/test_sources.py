@@ -140,15 +140,20 @@ def test_the_users_file_runs_on_the_users_package_and_the_run_says_which(user_di
     assert set(frame["exp"]) == {"grad", "jacobian"}
 
 
-@pytest.mark.slow
-def test_the_pytest_plugin_tests_the_users_file(user_dir):
+def pytest_in(user_dir: Path, *options: str) -> subprocess.CompletedProcess:
+    """pytest with the plugin on the user's ``mine/`` configs, from ``user_dir``."""
     env = {**os.environ, "PYTHONPATH": str(user_dir)}
     env.pop("RUNNER_ALLOWED_TARGETS", None)
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-               "--runner-configs", "mine", "--runner-allowed-targets", "models.",
-               "-o", "testpaths=mine/exp", "--rootdir", str(user_dir)]  # fmt: skip
-    first = subprocess.run(command, cwd=user_dir, env=env, capture_output=True,
-                           text=True, timeout=300)  # fmt: skip
+               "--runner-configs", "mine", "-o", "testpaths=mine/exp",
+               "--rootdir", str(user_dir), *options]  # fmt: skip
+    return subprocess.run(command, cwd=user_dir, env=env, capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_the_pytest_plugin_tests_the_users_file(user_dir):
+    first = pytest_in(user_dir, "--runner-allowed-targets", "models.")
     assert "golden table created" in first.stdout, first.stdout
     golden = pd.read_csv(user_dir / "mine" / "goldens" / "grad.csv")
     assert golden["value"].tolist() == [3.0]  # the user's file, not the shipped
@@ -156,13 +161,7 @@ def test_the_pytest_plugin_tests_the_users_file(user_dir):
 
 @pytest.mark.slow
 def test_the_pytest_hint_names_the_plugin_option_and_the_real_package(user_dir):
-    env = {**os.environ, "PYTHONPATH": str(user_dir)}
-    env.pop("RUNNER_ALLOWED_TARGETS", None)
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
-               "--runner-configs", "mine", "-o", "testpaths=mine/exp",
-               "--rootdir", str(user_dir)]  # fmt: skip
-    proc = subprocess.run(command, cwd=user_dir, env=env, capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
+    proc = pytest_in(user_dir)
     assert proc.returncode == 1
     assert "allow it with --runner-allowed-targets models." in proc.stdout, proc.stdout
     assert "mypkg" not in proc.stdout
