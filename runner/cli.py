@@ -32,15 +32,17 @@ from .job import run_job
 from .schema import register, unknown_key
 from .sources import (
     MAIN,
+    check_sizes,
     chosen_files,
     cli_searchpath,
     did_you_mean,
     experiments,
     main_dir,
     search_dirs,
+    shipped_dir,
     with_shipped_searchpath,
 )
-from .trust import check_allowed_targets, check_config_files
+from .trust import check_allowed_targets, check_compile_cache, check_config_files
 
 PRIMARY = main_dir()  # the directory of the primary config.yaml
 
@@ -53,7 +55,9 @@ def _task(cfg: DictConfig) -> tuple[int, RunMode]:
     runtime = hydra_cfg.runtime
     title = runtime.choices.get("exp") or "experiment"
     try:  # only the command line (or the environment) widens the allow-list
-        check_allowed_targets(cfg.get("allowed_targets"), hydra_cfg.overrides.task)
+        overrides = hydra_cfg.overrides.task
+        check_allowed_targets(cfg.get("allowed_targets"), overrides)
+        check_compile_cache(cfg.get("compile_cache"), overrides)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2, hydra_cfg.mode
@@ -68,6 +72,19 @@ def _task(cfg: DictConfig) -> tuple[int, RunMode]:
 
 def _options(dirs: list[Path], group: str) -> list[str]:
     return sorted({p.stem for d in dirs for p in (d / group).glob("*.yaml")})
+
+
+def user_dirs(argv: list[str]) -> list[Path]:
+    """The config directories a command line adds (``--config-dir``,
+    ``hydra.searchpath``), in search order.
+
+    Example:
+        >>> [d.name for d in user_dirs(["--config-dir", "/tmp/mine", "+exp=grad"])]
+        ['mine']
+    """
+    args = get_args_parser().parse_known_args(argv)[0]
+    dirs = search_dirs(args.config_dir, cli_searchpath(args.overrides))
+    return [d for d in dirs if d != shipped_dir()]
 
 
 def _choices(override: Override, options: list[str]) -> list[str]:
@@ -250,7 +267,7 @@ def run_main(argv: list[str]) -> tuple[int, bool]:
 
     sweep.FAILED.clear()  # failures of this call only
     argv = with_shipped_searchpath(argv)  # the shipped examples stay searched
-    error = check_experiments(argv)
+    error = check_sizes(user_dirs(argv)) or check_experiments(argv)
     if error:
         print(f"error: {error}", file=sys.stderr)
         return 2, False

@@ -219,12 +219,14 @@ def compose_experiment(
 
     from .cli import PRIMARY, check_experiments, error_line
     from .schema import register
-    from .sources import shipped_dir, with_shipped_searchpath
+    from .sources import check_sizes, shipped_dir, with_shipped_searchpath
 
     register()
     extra = list(overrides or [])
     dirs = [] if configs is None else [f"--config-dir={Path(configs).resolve()}"]
-    error = check_experiments([*dirs, f"+exp={name}", *extra])
+    error = check_sizes([Path(configs)] if configs is not None else []) or (
+        check_experiments([*dirs, f"+exp={name}", *extra])
+    )
     if error:
         raise RegressionFailure(f"error: {error}")
     if configs is not None and Path(configs).resolve() != shipped_dir():

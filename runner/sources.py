@@ -27,6 +27,7 @@ __all__ = [
     "MAIN",
     "SHIPPED",
     "Experiment",
+    "check_sizes",
     "chosen_files",
     "cli_searchpath",
     "did_you_mean",
@@ -205,6 +206,73 @@ def experiments(dirs: Sequence[Path]) -> dict[str, Experiment]:
                 continue
             found[path.stem] = Experiment(path.stem, path, _description(path))
     return dict(sorted(found.items()))
+
+
+MAX_FILE_BYTES = 4_000_000  # a config file's size
+MAX_FILE_VALUES = 50_000  # what one config file may expand to (YAML aliases too)
+
+
+def _expanded_size(path: Path) -> int:
+    """How many YAML nodes ``path`` expands to, aliases counted at every use."""
+    import yaml
+
+    root = yaml.compose(path.read_text(errors="replace"), Loader=yaml.SafeLoader)
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        if id(node) not in sizes:
+            sizes[id(node)] = 0  # a recursive alias counts once
+            if isinstance(node, yaml.SequenceNode):
+                inner = sum(size(n) for n in node.value)
+            elif isinstance(node, yaml.MappingNode):
+                inner = sum(size(k) + size(v) for k, v in node.value)
+            else:
+                inner = 0
+            sizes[id(node)] = 1 + inner
+        return sizes[id(node)]
+
+    return 0 if root is None else size(root)
+
+
+def check_sizes(dirs: Sequence[Path]) -> str | None:
+    """A one-line error for a config file of ``dirs`` too large to compose.
+
+    Composing a file takes time in proportion to what it expands to, so a few
+    hundred bytes of nested YAML aliases could keep the runner busy for minutes.
+    Each file may be at most :data:`MAX_FILE_BYTES` long and expand to at most
+    :data:`MAX_FILE_VALUES` values; counting takes time in proportion to its text.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> _ = (d / "exp").mkdir(), (d / "exp" / "ok.yaml").write_text("a: [1, 2]")
+        >>> check_sizes([d]) is None
+        True
+        >>> lol = "a: &a [1,1,1,1,1,1,1,1,1,1]\\n" + "".join(
+        ...     f"{n}: &{n} [{','.join(['*' + p] * 10)}]\\n"
+        ...     for p, n in zip("abcde", "bcdef"))
+        >>> _ = (d / "exp" / "lol.yaml").write_text(lol)
+        >>> check_sizes([d]).split(";")[0]  # doctest: +ELLIPSIS
+        '.../exp/lol.yaml: expands to more than 50000 values (1234573)'
+    """
+    import yaml
+
+    for folder in dirs:
+        for path in sorted(Path(folder).rglob("*.yaml")):
+            if path.stat().st_size > MAX_FILE_BYTES:
+                count = f"{path.stat().st_size} bytes, more than {MAX_FILE_BYTES}"
+            else:
+                try:
+                    values = _expanded_size(path)
+                except yaml.YAMLError:
+                    continue  # Hydra reports it, naming the line
+                if values <= MAX_FILE_VALUES:
+                    continue
+                count = f"expands to more than {MAX_FILE_VALUES} values ({values})"
+            return (f"{path}: {count}; composing it would take minutes; give long "
+                    f"inputs as a generator (runner.inputs.*) or a sweep range "
+                    f"{{start, stop, num}}, and never nest YAML aliases.")  # fmt: skip
+    return None
 
 
 def did_you_mean(name: str, options: Sequence[str]) -> str:

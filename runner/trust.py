@@ -8,14 +8,16 @@ command's config as Hydra will (every experiment of a sweep), composes it again
 from the command line's Hydra overrides alone, and refuses any difference in the
 ``hydra`` node that a file made, except in :data:`FILE_SETTABLE`. The command line
 and ``RUNNER_TRUST_CONFIG_HYDRA=1`` are the only ways to allow more.
-``allowed_targets`` likewise comes only from the command line (or
-``RUNNER_ALLOWED_TARGETS``): :func:`check_allowed_targets`.
+``allowed_targets`` and ``compile_cache`` likewise come only from the command line
+(or ``RUNNER_ALLOWED_TARGETS``, ``RUNNER_COMPILE_CACHE``):
+:func:`check_allowed_targets`, :func:`check_compile_cache`.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -28,6 +30,7 @@ from hydra.core.override_parser.types import Override
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
+from .compile_cache import CACHE_ENV, default_cache_dir
 from .errors import ConfigError, how_to_allow
 from .hydra_private import Hydra, get_args_parser, main_hydra
 from .schema import register
@@ -37,7 +40,9 @@ __all__ = [
     "FILE_SETTABLE",
     "TRUST_ENV",
     "check_allowed_targets",
+    "check_compile_cache",
     "check_config_files",
+    "impure_resolvers",
     "cli_allowed_targets",
 ]
 
@@ -45,6 +50,9 @@ TRUST_ENV = "RUNNER_TRUST_CONFIG_HYDRA"
 # Hydra nodes a config file may set: the values a -m sweep takes (plain keys only,
 # checked below). Everything else under hydra is the command line's.
 FILE_SETTABLE = ("hydra.sweeper.params",)
+# Plain keys only the command line (or the environment) sets: what may be imported,
+# and where compiled programs are loaded from.
+COMMAND_LINE_ONLY = ("allowed_targets", "compile_cache")
 # Nodes Hydra computes after composing (overwritten, or checked separately).
 _COMPUTED = ("hydra.runtime", "hydra.job.override_dirname", "hydra.job.config_name")
 
@@ -107,6 +115,82 @@ def check_allowed_targets(
         )
 
 
+def check_compile_cache(value: Any, overrides: Sequence[str], where: str = "") -> None:
+    """Refuse a ``compile_cache`` that a config file set (not the command line).
+
+    JAX loads and runs the compiled programs it finds in that directory, so a
+    file that could choose it could ship a program under another model's key.
+
+    Args:
+        value: ``compile_cache`` of the composed config.
+        overrides: the command line's task overrides.
+        where: which files were composed, for the message.
+
+    Raises:
+        ConfigError: naming ``compile_cache`` and how to choose a directory.
+
+    Example:
+        >>> check_compile_cache("/tmp/c", ["compile_cache=/tmp/c"])
+        >>> try:
+        ...     check_compile_cache("/tmp/theirs", ["+exp=evil"])
+        ... except ConfigError as err:
+        ...     print(str(err).split(";")[0])
+        compile_cache: set by a config file to '/tmp/theirs'
+    """
+    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    if any(o.key_or_group == "compile_cache" for o in parsed):
+        return  # the command line chose it
+    if value != default_cache_dir():
+        raise ConfigError(
+            "compile_cache",
+            f"set by a config file{where} to {value!r}; JAX runs the compiled "
+            f"programs it finds there, so only the command line (compile_cache=DIR "
+            f"or compile_cache=null) or {CACHE_ENV}=DIR chooses it.",
+        )
+
+
+# Resolvers a config file may use: they read only the config itself. Others read
+# the environment (oc.env), decode strings into new config (oc.decode, oc.create),
+# the clock (now), or run code a plugin registered.
+PURE_RESOLVERS = ("oc.select", "oc.dict.keys", "oc.dict.values", "hydra")
+_RESOLVER = re.compile(r"(?<!\\)\$\{\s*([A-Za-z_][\w.]*)\s*:")
+
+
+def impure_resolvers(node: Any, key: str = "") -> Iterator[tuple[str, str]]:
+    """``(dotted key, resolver)`` for each resolver in ``node``'s strings that
+    reads anything but the config itself.
+
+    Example:
+        >>> list(impure_resolvers({"a": "${oc.env:HOME}", "b": ["${c}", "${now:%H}"]}))
+        [('a', 'oc.env'), ('b.1', 'now')]
+    """
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from impure_resolvers(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from impure_resolvers(v, f"{key}.{i}" if key else str(i))
+    elif isinstance(node, str):
+        for name in _RESOLVER.findall(node):
+            if name not in PURE_RESOLVERS:
+                yield key, name
+
+
+def _check_resolvers(base: Any, full: Any, where: str) -> None:
+    """Refuse a resolver that reads the environment (or more) set by a file."""
+    ours = set(impure_resolvers(base))  # the runner's config.yaml, the command line
+    for key, name in impure_resolvers(full):
+        if (key, name) not in ours:
+            raise ConfigError(
+                key,
+                f"set by a config file{where} to use the resolver {name}; a config "
+                f"file may interpolate only within the config (${{key}}, "
+                f"{', '.join(PURE_RESOLVERS)}), not read the environment or decode "
+                f"strings; pass the value on the command line instead (where "
+                f"${{{name}:...}} is allowed).",
+            )
+
+
 def _flat(node: Any, key: str) -> Iterator[tuple[str, Any]]:
     """(dotted key, leaf) pairs of a container; lists and empty dicts are leaves."""
     if isinstance(node, dict) and node:
@@ -147,12 +231,13 @@ def _check_params(params: dict[str, Any], base: dict[str, Any], hydra: Hydra,
             continue
         name = parser.parse_override(f"{key}=0").key_or_group
         if name == "hydra" or name.startswith(("hydra.", "hydra/")) or (
-            name == "allowed_targets" or repo.group_exists(name)):  # fmt: skip
+            name in COMMAND_LINE_ONLY or repo.group_exists(name)):  # fmt: skip
             raise ConfigError(
                 f"hydra.sweeper.params.{key}",
                 f"set by a config file{where}; a file's sweep may vary plain keys "
-                f"only, not Hydra's nodes, config groups or allowed_targets; sweep "
-                f"it on the command line ({key}=a,b) instead.",
+                f"only, not Hydra's nodes, config groups or "
+                f"{' or '.join(COMMAND_LINE_ONLY)}; sweep it on the command line "
+                f"({key}=a,b) instead.",
             )
 
 
@@ -252,6 +337,11 @@ def check_config_files(argv: Sequence[str], primary: str) -> None:
                 args.config_name or "config", cli + combo, run_mode=RunMode.RUN
             )
             full_hydra = OmegaConf.to_container(full.hydra, resolve=False)
+            _check_resolvers(
+                OmegaConf.to_container(base, resolve=False),
+                OmegaConf.to_container(full, resolve=False),
+                where,
+            )
             for key in _changed(base_hydra, full_hydra):
                 if key.startswith("hydra.overrides."):
                     if full_hydra["overrides"] == {"hydra": cli, "task": combo}:
@@ -264,6 +354,7 @@ def check_config_files(argv: Sequence[str], primary: str) -> None:
                           parser, where)  # fmt: skip
             if cli_targets is None:
                 check_allowed_targets(full.get("allowed_targets"), [], where)
+            check_compile_cache(full.get("compile_cache"), args.overrides, where)
     finally:
         GlobalHydra.instance().clear()
         if added is not None:

@@ -6,8 +6,10 @@ from pathlib import Path
 from unittest import mock
 
 import jax
+import pytest
 
 from runner.compile_cache import default_cache_dir, use_compile_cache
+from runner.errors import ConfigError
 
 
 def test_the_default_is_per_user_and_absolute(tmp_path, monkeypatch):
@@ -41,3 +43,33 @@ def test_jax_settings_change_only_when_they_differ(tmp_path):
         update.assert_called_once_with("jax_compilation_cache_dir", None)
     finally:
         use_compile_cache(None)
+
+
+def test_the_default_cache_is_private_to_its_user(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("RUNNER_COMPILE_CACHE", raising=False)
+    before = jax.config.jax_compilation_cache_dir
+    try:
+        use_compile_cache(default_cache_dir())
+        for folder in (tmp_path / "autodiff-runner", tmp_path / "autodiff-runner/jax"):
+            assert folder.stat().st_mode & 0o777 == 0o700, folder
+        (tmp_path / "autodiff-runner" / "jax").chmod(0o777)  # made wide by someone
+        use_compile_cache(default_cache_dir())
+        assert (tmp_path / "autodiff-runner/jax").stat().st_mode & 0o777 == 0o700
+    finally:
+        use_compile_cache(before)
+
+
+def test_a_default_cache_that_is_a_link_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("RUNNER_COMPILE_CACHE", raising=False)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "autodiff-runner").mkdir()
+    (tmp_path / "autodiff-runner" / "jax").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(ConfigError, match="^compile_cache: the default cache .* link"):
+        use_compile_cache(default_cache_dir())
+
+
+def test_the_environment_chooses_the_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("RUNNER_COMPILE_CACHE", str(tmp_path / "c"))
+    assert default_cache_dir() == str(tmp_path / "c")

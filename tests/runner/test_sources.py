@@ -14,6 +14,7 @@ import pytest
 from runner.cli import check_experiments
 from runner.sources import (
     SHIPPED,
+    check_sizes,
     chosen_files,
     cli_searchpath,
     did_you_mean,
@@ -165,3 +166,42 @@ def test_the_pytest_hint_names_the_plugin_option_and_the_real_package(user_dir):
     assert proc.returncode == 1
     assert "allow it with --runner-allowed-targets models." in proc.stdout, proc.stdout
     assert "mypkg" not in proc.stdout
+
+
+def _lol(levels: int) -> str:
+    """A YAML file of a few hundred bytes whose aliases expand to 10**levels."""
+    names = "abcdefghij"
+    lines = ["# @package _global_", "a: &a [1,1,1,1,1,1,1,1,1,1]"]
+    for prev, name in zip(names, names[1:levels]):
+        lines.append(f"{name}: &{name} [{','.join(['*' + prev] * 10)}]")
+    return "\n".join([*lines, f"unknown: *{names[levels - 1]}", ""])
+
+
+@pytest.mark.parametrize("levels", [5, 8])
+def test_a_file_that_expands_past_the_bound_is_refused_before_composing(
+    levels, tmp_path
+):
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "exp" / "lol.yaml").write_text(_lol(levels))
+    assert len(_lol(levels)) < 500
+    error = check_experiments_and_sizes(["--config-dir", str(tmp_path), "+exp=lol"])
+    assert error.startswith(f"{tmp_path / 'exp' / 'lol.yaml'}: expands to more than "
+                            f"50000 values"), error  # fmt: skip
+    (tmp_path / "exp" / "lol.yaml").write_text(_lol(3))  # 1,000 values: fine
+    assert check_sizes([tmp_path]) is None
+
+
+def check_experiments_and_sizes(argv: list[str]) -> str | None:
+    from runner.cli import user_dirs
+
+    return check_sizes(user_dirs(argv)) or check_experiments(argv)
+
+
+@pytest.mark.slow
+def test_the_command_refuses_an_alias_bomb_in_one_line(tmp_path):
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "exp" / "lol.yaml").write_text(_lol(6))
+    proc = run_in(tmp_path, "--config-dir", str(tmp_path), "+exp=lol")
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "expands to more than 50000" in line

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from runner.errors import ConfigError
-from runner.trust import check_allowed_targets, check_config_files, cli_allowed_targets
+from runner.trust import (
+    check_allowed_targets,
+    check_compile_cache,
+    check_config_files,
+    cli_allowed_targets,
+)
 
 from ..conftest import PRIMARY
 
@@ -143,3 +148,63 @@ def test_a_users_model_file_chosen_by_a_shipped_experiment_is_checked(
         argv = [where, exp] if "glob" not in exp else ["-m", where, exp]
         with pytest.raises(ConfigError, match=r"^hydra\.callbacks\.x"):
             check_config_files(argv, str(PRIMARY))
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "resolver"),
+    [
+        ("seed: ${oc.env:SECRET}\n", "seed", "oc.env"),
+        ("diff:\n  kind: ${oc.decode:'grad'}\n", "diff.kind", "oc.decode"),
+        ("inputs: ['${oc.env:A}', 1.0]\n", "inputs.0", "oc.env"),
+        ("model:\n  x: \"${oc.create:'{a: 1}'}\"\n", "model.x", "oc.create"),
+        ("seed: ${now:%S}\n", "seed", "now"),
+        (f"{PARAMS}{{inputs.0: '${{oc.env:SECRET}},1.0'}}\n",
+         "hydra.sweeper.params.inputs.0", "oc.env"),
+    ],
+)  # fmt: skip
+def test_a_file_may_not_read_the_environment(body, key, resolver, conf, monkeypatch):
+    monkeypatch.delenv("RUNNER_TRUST_CONFIG_HYDRA", raising=False)
+    monkeypatch.setenv("SECRET", "hunter2")
+    with pytest.raises(ConfigError, match=f"to use the resolver {resolver};") as err:
+        check_config_files([conf(bad=body), "+exp=bad"], str(PRIMARY))
+    assert err.value.key == key
+    assert "hunter2" not in str(err.value)
+
+
+def test_a_model_file_may_not_read_the_environment_either(tmp_path, monkeypatch):
+    monkeypatch.delenv("RUNNER_TRUST_CONFIG_HYDRA", raising=False)
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "f1.yaml").write_text(
+        "_target_: runner.models.tutorial.f1\nname: ${oc.env:HOME}\n"
+    )
+    with pytest.raises(ConfigError, match="^model.name: set by a config file"):
+        check_config_files([f"--config-dir={tmp_path}", "+exp=jacobian"], str(PRIMARY))
+
+
+def test_interpolation_within_the_config_and_the_command_lines_resolvers_pass(
+    conf, monkeypatch
+):
+    monkeypatch.delenv("RUNNER_TRUST_CONFIG_HYDRA", raising=False)
+    body = "seed: ${oc.select:nope,3}\ninputs: [2.0, '${inputs.1}']\n"
+    check_config_files([conf(ok=body), "+exp=ok"], str(PRIMARY))
+    check_config_files(["+exp=grad", "seed=${oc.env:SECRET}",
+                        "hydra.run.dir=${oc.env:HOME}/x"], str(PRIMARY))  # fmt: skip
+
+
+def test_only_the_command_line_or_the_environment_chooses_the_compile_cache(
+    conf, monkeypatch, tmp_path
+):
+    monkeypatch.delenv("RUNNER_TRUST_CONFIG_HYDRA", raising=False)
+    body = f"compile_cache: {tmp_path / 'theirs'}\n"
+    with pytest.raises(ConfigError, match="^compile_cache: set by a config file"):
+        check_config_files([conf(bad=body), "+exp=bad"], str(PRIMARY))
+    sweep = f"{PARAMS}{{compile_cache: '/a,/b'}}\n"
+    with pytest.raises(ConfigError, match="hydra.sweeper.params.compile_cache"):
+        check_config_files(["-m", conf(bad=sweep), "+exp=bad"], str(PRIMARY))
+    line = [conf(bad=body), "+exp=bad", f"compile_cache={tmp_path / 'mine'}"]
+    check_config_files(line, str(PRIMARY))  # the command line chose
+    check_compile_cache(str(tmp_path / "mine"), [f"compile_cache={tmp_path}/mine"])
+    monkeypatch.setenv("RUNNER_COMPILE_CACHE", str(tmp_path / "env"))
+    check_compile_cache(str(tmp_path / "env"), ["+exp=grad"])  # the environment's
+    with pytest.raises(ConfigError, match="RUNNER_COMPILE_CACHE=DIR chooses it"):
+        check_compile_cache(str(tmp_path / "theirs"), ["+exp=grad"])
