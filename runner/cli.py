@@ -29,6 +29,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 from . import sweep
 from .errors import ConfigError
 from .job import run_job
+from .outdirs import check_kind, check_links
 from .schema import register, unknown_key
 from .sources import (
     MAIN,
@@ -85,6 +86,34 @@ def user_dirs(argv: list[str]) -> list[Path]:
     args = get_args_parser().parse_known_args(argv)[0]
     dirs = search_dirs(args.config_dir, cli_searchpath(args.overrides))
     return [d for d in dirs if d != shipped_dir()]
+
+
+def check_output_dir(argv: list[str]) -> str | None:
+    """A one-line error for a ``hydra.run.dir`` (or, with ``-m``,
+    ``hydra.sweep.dir``) given on the command line that holds links or belongs to
+    the other kind of run; checked before Hydra writes anything there.
+
+    Example:
+        >>> import tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> _ = Path(d, "sweep.json").write_text("{}")
+        >>> check_output_dir(["+exp=grad", f"hydra.run.dir={d}"]).split(";")[0]
+        ... # doctest: +ELLIPSIS
+        'hydra.run.dir: ... is the directory of a sweep (it holds sweep.json)'
+        >>> check_output_dir(["-m", "+exp=grad", f"hydra.sweep.dir={d}"]) is None
+        True
+    """
+    args = get_args_parser().parse_known_args(argv)[0]
+    sweep = bool(args.multirun) or "hydra.mode=MULTIRUN" in args.overrides
+    wanted = "hydra.sweep.dir" if sweep else "hydra.run.dir"
+    for override in reversed(args.overrides):
+        key, _, value = override.partition("=")
+        if key.lstrip("+") == wanted:
+            if "${" in value:
+                return None  # interpolated (a new dated directory, as a rule)
+            folder = Path(value.strip("'\"")).expanduser()
+            return check_kind(folder, sweep) or check_links(folder, sweep)
+    return None
 
 
 def _choices(override: Override, options: list[str]) -> list[str]:
@@ -267,7 +296,8 @@ def run_main(argv: list[str]) -> tuple[int, bool]:
 
     sweep.FAILED.clear()  # failures of this call only
     argv = with_shipped_searchpath(argv)  # the shipped examples stay searched
-    error = check_sizes(user_dirs(argv)) or check_experiments(argv)
+    error = (check_sizes(user_dirs(argv)) or check_experiments(argv)
+             or check_output_dir(argv))  # fmt: skip
     if error:
         print(f"error: {error}", file=sys.stderr)
         return 2, False

@@ -30,6 +30,14 @@ from .compile_cache import use_compile_cache
 from .errors import CheckError, ConfigError, RunnerError
 from .experiment import Result, compute
 from .nonfinite import describe_nonfinite, raise_on_nonfinite
+from .outdirs import (
+    RUN_OUTPUTS,
+    check_kind,
+    check_links,
+    discard,
+    foreign_files,
+    recorded,
+)
 from .record import read_run, write_run
 from .schema import SweepConfig
 from .spec import DiffSpec, Spec, is_swept, to_spec
@@ -129,8 +137,13 @@ def _execute_sweep(spec: Spec, console: Console | None = None) -> dict[str, Any]
 
 
 def _nonfinite_in_sweep(table: dict[str, Any], fail: bool) -> None:
-    """Warn about (or, with ``fail``, refuse) NaN/Inf values in a sweep's table."""
-    bad = int((~np.isfinite(np.asarray(table["value"], dtype=float))).sum())
+    """Warn about (or, with ``fail``, refuse) NaN/Inf values in a sweep's table:
+    every number it holds (``value`` and the swept columns), by the check single
+    runs use."""
+    from .nonfinite import count_nonfinite
+
+    columns = [np.asarray(column) for column in table.values()]
+    bad = sum(count_nonfinite(c) for c in columns if c.dtype.kind == "f")
     if not bad:
         return
     if fail:
@@ -191,8 +204,10 @@ def run_job(
     """Run one experiment and write ``results.*`` and ``run.json`` to ``output_dir``.
 
     However the job ends, ``run.json`` tells how: ``ok`` with its tables,
-    ``failed`` (an exception, ``sys.exit``, a table that could not be written) with
-    the error and no table, or ``running`` if the process was killed.
+    ``failed`` (any exception, ``BaseException``s such as ``sys.exit`` and
+    ``asyncio.CancelledError`` included, or a table that could not be written) with
+    the error and no table, or ``running`` if the process was killed. A
+    ``KeyboardInterrupt`` is recorded, then raised again.
 
     Args:
         cfg: the composed config (or its plain twin).
@@ -237,6 +252,11 @@ def run_job(
         record["sweep_id"] = sweep_id
     if config_files:
         record["config_files"] = dict(config_files)
+    ours, will, problem = _claim(output_dir, spec, single=sweep_id is None)
+    if problem:  # nothing of the directory is touched
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+    record["written"] = will  # what a failure (or the next run) may remove
     if spec.resume and _complete(
         output_dir, record["config_hash"], output.formats, sweep_id
     ):
@@ -247,7 +267,7 @@ def run_job(
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
         write_run(output_dir, record)
-        _discard_tables(output_dir)  # from an earlier run
+        discard(output_dir, ours)  # an earlier run's: it must not look like ours
     except OSError as err:
         print(f"error: hydra.run.dir: cannot write to {output_dir} ({err.strerror}); "
               f"choose a writable directory.", file=sys.stderr)  # fmt: skip
@@ -257,9 +277,11 @@ def run_job(
             raise invalid
         results, table = _compute_and_write(spec, output_dir, title, record)
         record.update(status="ok", rows=len(table["value"]))
+        record["written"] = [n for n in will if (output_dir / n).exists()
+                             or n == "summary.txt"]  # fmt: skip  # written below
         record["seconds"] = round(time.perf_counter() - start, 3)
         write_run(output_dir, record)
-    except (Exception, SystemExit) as err:  # SystemExit: a model calling sys.exit
+    except BaseException as err:  # sys.exit, CancelledError, a library's own
         return _fail(err, output_dir, record, start)
     if output.summary:
         saved = console_for(file=io.StringIO(), record=True)
@@ -314,14 +336,39 @@ def _compute_and_write(
     return results, table
 
 
-_TABLES = ("results.csv", "results.parquet", "results.png", "sweep.png", "summary.txt")
+def _outputs(spec: Spec) -> list[str]:
+    """The files of its directory a job of ``spec`` may write."""
+    output = spec.output
+    names = [f"results.{fmt}" for fmt in output.formats]
+    if output.plots:
+        names.append("sweep.png" if is_swept(spec) else "results.png")
+    if output.summary:
+        names.append("summary.txt")
+    return names
 
 
-def _discard_tables(output_dir: Path) -> None:
-    """Remove the job's tables, plots and summary: a failed job must not look
-    complete, nor show an earlier run's results."""
-    for name in _TABLES:
-        (output_dir / name).unlink(missing_ok=True)
+def _claim(
+    output_dir: Path, spec: Spec, single: bool
+) -> tuple[list[str], list[str], str | None]:
+    """The files of ``output_dir`` an earlier run recorded as its own, those this
+    job may write, and why the job may not use the directory (or None)."""
+    prior: dict[str, Any] | None = None
+    unreadable = None
+    try:
+        if (output_dir / "run.json").exists():
+            prior = dict(read_run(output_dir))
+    except (OSError, ValueError) as err:
+        unreadable = (f"hydra.run.dir: {output_dir / 'run.json'} cannot be read "
+                      f"({type(err).__name__}), so which files of the directory the "
+                      f"runner wrote is unknown; remove them (or the record) "
+                      f"yourself, or choose another hydra.run.dir.")  # fmt: skip
+    ours, will = recorded(prior, RUN_OUTPUTS), _outputs(spec)
+    problem = unreadable or (
+        (check_kind(output_dir, sweep=False) if single else None)
+        or check_links(output_dir)
+        or foreign_files(output_dir, will, ours)
+    )
+    return ours, will, problem
 
 
 def _fail(
@@ -336,14 +383,14 @@ def _fail(
         message = " ".join(str(err).split())  # one line, whatever the cause printed
     record.update(status="failed", error_type=type(err).__name__, error=message)
     record["seconds"] = round(time.perf_counter() - start, 3)
-    try:
-        _discard_tables(output_dir)
+    try:  # a failed job must not look complete: no table of its own is left
+        discard(output_dir, record.get("written", []))
         write_run(output_dir, record)
     except OSError as write_err:  # e.g. the disk is still full: shows as incomplete
         message += (f" (run.json could not record it: {write_err.strerror}; the "
                     f"job shows as incomplete)")  # fmt: skip
-    if os.environ.get("HYDRA_FULL_ERROR") == "1":
-        raise err
+    if os.environ.get("HYDRA_FULL_ERROR") == "1" or isinstance(err, KeyboardInterrupt):
+        raise err  # Ctrl-C stops the sweep too, once the job's record says so
     where = "" if isinstance(err, RunnerError) else f"{type(err).__name__}: "
     print(f"error: {where}{message}", file=sys.stderr)
     return 1

@@ -141,14 +141,14 @@ def _eigenvalues(results: list[Result], batch: int = 0) -> list[Result]:
                 f"{r.array.shape[batch:]}; set diff.eigenvalues=false.",
             )
         matrix = r.array.astype(np.float64)
-        if not np.isfinite(matrix).all():  # flagged as nonfinite; NaN eigenvalues
-            eig = np.full(matrix.shape[:-1], np.nan, dtype=complex)
-            out.append(Result("eigenvalue_real", r.wrt, r.output, eig.real))
-            out.append(Result("eigenvalue_imag", r.wrt, r.output, eig.imag))
-            continue
-        eig = np.linalg.eigvals(matrix)
-        order = np.lexsort((-eig.imag, -eig.real), axis=-1)
-        eig = np.take_along_axis(eig, order, axis=-1)
+        # A Jacobian holding NaN/Inf (flagged) has NaN eigenvalues, both parts, and
+        # at that point only: the other points of a sweep keep theirs.
+        finite = np.isfinite(matrix).all(axis=(-2, -1))
+        eig = np.full(matrix.shape[:-1], complex(np.nan, np.nan))
+        if finite.any():
+            found = np.linalg.eigvals(matrix[finite])
+            order = np.lexsort((-found.imag, -found.real), axis=-1)
+            eig[finite] = np.take_along_axis(found, order, axis=-1)
         out.append(Result("eigenvalue_real", r.wrt, r.output, eig.real))
         out.append(Result("eigenvalue_imag", r.wrt, r.output, eig.imag))
     return out

@@ -1,5 +1,12 @@
-"""joblib sweeps that survive a dead worker: one failed point, the others finish.
+"""Sweeps that survive a dead worker: one failed point, the others finish.
 
+**Ray** (``hydra/launcher=local_ray`` or ``ray``): Hydra's Ray launcher waits on
+every job with ``ray.get``; a job whose worker died raises there (after Ray's
+retries, which ``local_ray`` turns off), and the whole sweep stops with no table.
+:func:`launch_ray` waits on each job alone: a job whose worker died is recorded as
+failed in its ``run.json``, with Ray's reason, and the others are kept.
+
+**joblib** (``hydra/launcher=local_processes``):
 Hydra's joblib launcher (``hydra/launcher=local_processes``) runs the jobs with
 ``joblib.Parallel`` on loky worker processes. When a worker dies (``os._exit``, a
 segfault, the OOM killer), loky breaks the whole pool: ``Parallel`` raises
@@ -9,13 +16,14 @@ leaves a marker when it starts; after a death, the jobs that had started (the
 culprit is among them) run again one at a time, each in a fresh worker: one that
 dies again is recorded as failed in its ``run.json``, the others finish, and the
 jobs that had not started go on in parallel. A point that kills its worker thus
-runs twice, and the jobs it took down with it run again.
+runs twice, and the jobs it took down with it run again. With ``n_jobs=1`` (which
+joblib would run in this very process) each job runs alone in a worker.
 
 Hydra instantiates launchers only from its ``hydra_plugins`` package, which
 editable installs cannot extend, so rather than registering another plugin,
-:func:`install` puts :func:`launch` in place of the function the joblib launcher
-calls, in this process, when a multirun starts (the :class:`ContainDeadWorkers`
-callback of ``configs/main/config.yaml``).
+:func:`install` puts :func:`launch` (or :func:`launch_ray`) in place of the
+function the launcher calls, in this process, when a multirun starts (the
+:class:`ContainDeadWorkers` callback of ``configs/main/config.yaml``).
 """
 
 from __future__ import annotations
@@ -27,35 +35,47 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 
-__all__ = ["ContainDeadWorkers", "install", "launch"]
+__all__ = ["ContainDeadWorkers", "install", "launch", "launch_ray"]
 
 log = logging.getLogger(__name__)
 
 
 _JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
+_RAY = "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"
+# launcher -> (the module whose launch() it calls, our replacement)
+_PATCHED = {
+    _JOBLIB: ("hydra_plugins.hydra_joblib_launcher._core", "launch"),
+    _RAY: ("hydra_plugins.hydra_ray_launcher._core", "launch_ray"),
+}
 
 
-def install() -> bool:
-    """Make Hydra's joblib launcher contain dead workers (see the module docstring).
+def install(target: str = _JOBLIB) -> bool:
+    """Make Hydra's joblib (or Ray) launcher contain dead workers.
+
+    Args:
+        target: the launcher's ``_target_`` (joblib's or Ray's).
 
     Returns:
-        Whether the joblib launcher is installed (``pip install -e ".[joblib]"``).
+        Whether that launcher is installed (``pip install -e ".[joblib]"`` or
+        ``".[ray]"``).
 
     Example:
-        >>> install() in (True, False)
-        True
+        >>> install() in (True, False), install(_RAY) in (True, False)
+        (True, True)
     """
+    module, ours = _PATCHED[target]
     try:
-        from hydra_plugins.hydra_joblib_launcher import _core
+        core = import_module(module)
     except ImportError:
         return False
-    _core.launch = launch  # what JoblibLauncher.launch calls
+    core.launch = globals()[ours]  # what the launcher's launch() calls
     return True
 
 
@@ -64,8 +84,76 @@ class ContainDeadWorkers(Callback):
     :func:`launch` (importing joblib only then keeps other runs quick)."""
 
     def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
-        if OmegaConf.select(config, "hydra.launcher._target_") == _JOBLIB:
-            install()
+        target = OmegaConf.select(config, "hydra.launcher._target_")
+        if target in _PATCHED:
+            install(target)
+
+
+def _prepare(launcher: Any) -> Path:
+    """Set up Hydra's globals and logging in this process, as its launchers do;
+    create and return the sweep directory."""
+    from hydra.core.utils import configure_log, setup_globals
+
+    setup_globals()
+    configure_log(launcher.config.hydra.hydra_logging, launcher.config.hydra.verbose)
+    sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    return sweep_dir
+
+
+def launch_ray(
+    launcher: Any, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
+) -> list[Any]:
+    """The Ray launcher's ``launch``, with dead workers contained.
+
+    Args:
+        launcher: the ``RayLauncher``, set up by Hydra.
+        job_overrides: each job's overrides.
+        initial_job_idx: the number of the first job.
+
+    Returns:
+        One ``JobReturn`` per job, in order.
+
+    Example:
+        >>> launch_ray(None, [], 0)
+        []
+    """
+    if not job_overrides:
+        return []
+    import ray
+    from hydra.core.singleton import Singleton
+    from hydra.core.utils import filter_overrides
+    from hydra_plugins.hydra_ray_launcher._launcher_util import (
+        launch_job_on_ray,
+        start_ray,
+    )
+    from omegaconf import open_dict
+
+    sweep_dir = _prepare(launcher)
+    log.info(f"Ray launcher: {len(job_overrides)} jobs, sweep dir {sweep_dir}")
+    launcher.ray_cfg.init.setdefault("object_store_memory", 78643200)
+    start_ray(launcher.ray_cfg.init)
+    runs = []
+    for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
+        log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
+        cfg = launcher.hydra_context.config_loader.load_sweep_config(
+            launcher.config, list(overrides)
+        )
+        with open_dict(cfg):
+            cfg.hydra.job.id = f"job_id_for_{idx}"
+            cfg.hydra.job.num = idx
+            runs.append(launch_job_on_ray(launcher.hydra_context,
+                                          launcher.ray_cfg.remote, cfg,
+                                          launcher.task_function,
+                                          Singleton.get_state()))  # fmt: skip
+    returns = []
+    for idx, (overrides, run) in enumerate(zip(job_overrides, runs), initial_job_idx):
+        try:
+            returns.append(ray.get(run))
+        except ray.exceptions.RayError as err:  # its worker died (or Ray failed it)
+            reason = " ".join(str(err).split())[:300]
+            returns.append(_record_death(launcher, idx, list(overrides), err, reason))
+    return returns
 
 
 def launch(
@@ -88,13 +176,10 @@ def launch(
     if not job_overrides:
         return []
     from hydra.core.singleton import Singleton
-    from hydra.core.utils import configure_log, filter_overrides, setup_globals
+    from hydra.core.utils import filter_overrides
     from hydra_plugins.hydra_joblib_launcher._core import process_joblib_cfg
 
-    setup_globals()
-    configure_log(launcher.config.hydra.hydra_logging, launcher.config.hydra.verbose)
-    sweep_dir = Path(str(launcher.config.hydra.sweep.dir))
-    sweep_dir.mkdir(parents=True, exist_ok=True)
+    sweep_dir = _prepare(launcher)
     joblib_cfg = dict(launcher.joblib)
     joblib_cfg["backend"] = "loky"  # the threading backend does not work with Hydra
     process_joblib_cfg(joblib_cfg)
@@ -106,6 +191,8 @@ def launch(
     run = _Runner(launcher, Singleton.get_state(), joblib_cfg)
     returns: dict[int, Any] = {}
     try:
+        if joblib_cfg.get("n_jobs") == 1:  # joblib would run them in this process
+            return [run.alone(i, o) for i, o in sorted(pending.items())]
         while pending:
             finished, died = run.round(pending)
             returns.update(finished)
@@ -179,7 +266,11 @@ def _start_and_execute(marker: Path, idx: int, *args: Any) -> tuple[int, Any]:
 
 
 def _record_death(
-    launcher: Any, idx: int, overrides: list[str], err: BaseException
+    launcher: Any,
+    idx: int,
+    overrides: list[str],
+    err: BaseException,
+    reason: str | None = None,
 ) -> Any:
     """Mark job ``idx`` failed in its ``run.json``; the ``JobReturn`` that says so."""
     from hydra.core.hydra_config import HydraConfig
@@ -198,10 +289,10 @@ def _record_death(
     sweep_dir = Path(str(cfg.hydra.sweep.dir))
     job_dir = sweep_dir / str(cfg.hydra.sweep.subdir)
     codes = re.search(r"exit codes of the workers are \{([^}]*)\}", str(err))
+    reason = reason or (codes.group(1) if codes else type(err).__name__)
     message = (
-        f"the worker process running this job died ("
-        f"{codes.group(1) if codes else type(err).__name__}): a crash, os._exit or "
-        f"the OOM killer; run this point alone to see why."
+        f"the worker process running this job died ({reason}): a crash, os._exit "
+        f"or the OOM killer; run this point alone to see why."
     )
     record = _failed_record(job_dir, sweep_id(sweep_dir))
     record.update(status="failed", error_type=type(err).__name__, error=message)

@@ -1,6 +1,11 @@
 """Results holding NaN or Inf: a ``nonfinite_<quantity>`` row whatever the options,
 and a failed run with ``output.fail_on_nonfinite``.
 
+One check, :func:`count_nonfinite`, looks at every number a table holds, as the
+table holds it (float64): every result array of a run whatever its quantity
+(``residual``, ``fixed_point`` and ``check_*`` too), and every float column of
+a vectorized sweep's table (``value`` and the swept values).
+
 Example:
     >>> import numpy as np
     >>> from runner.labels import Result
@@ -19,14 +24,38 @@ import numpy as np
 from .errors import CheckError
 from .labels import Result
 
-__all__ = ["describe_nonfinite", "nonfinite_rows", "raise_on_nonfinite"]
+__all__ = ["count_nonfinite", "describe_nonfinite", "nonfinite_rows",
+           "raise_on_nonfinite"]  # fmt: skip
 
-#: Quantities whose arrays are looked at for NaN and Inf.
-FLAGGED = ("grad", "value", "aux", "eigenvalue_real", "eigenvalue_imag")
+#: The prefix of the rows that flag an array; they are never flagged themselves.
+PREFIX = "nonfinite_"
+
+
+def count_nonfinite(values: Any) -> int:
+    """How many of ``values``, as a table holds them (float64), are NaN or Inf.
+
+    The one finiteness check, for a run's results and a sweep's columns alike.
+
+    Args:
+        values: an array (any shape, any real dtype) or a scalar.
+
+    Returns:
+        The number of NaN and infinite elements.
+
+    Example:
+        >>> count_nonfinite(np.array([1.0, np.nan, -np.inf], np.float32))
+        2
+    """
+    array = np.asarray(values)
+    if array.dtype.kind != "c":  # bool, int, float16, bfloat16: as the table's float64
+        array = array.astype(np.float64)
+    return int(array.size - np.count_nonzero(np.isfinite(array)))
 
 
 def nonfinite_rows(results: Sequence[Any]) -> list[Any]:
     """A ``nonfinite_<quantity>`` row per result array holding NaN or Inf.
+
+    Every result is looked at, whatever its quantity, but the flags themselves.
 
     Args:
         results: the run's :class:`~runner.labels.Result` s.
@@ -43,14 +72,11 @@ def nonfinite_rows(results: Sequence[Any]) -> list[Any]:
     """
     rows = []
     for r in results:
-        if r.quantity not in FLAGGED:
+        if r.quantity.startswith(PREFIX):
             continue
-        array = np.asarray(r.array)
-        if not np.issubdtype(array.dtype, np.number):
-            continue
-        count = int(np.size(array) - np.isfinite(array).sum())
+        count = count_nonfinite(r.array)
         if count:
-            rows.append(Result(f"nonfinite_{r.quantity}", r.wrt, r.output,
+            rows.append(Result(f"{PREFIX}{r.quantity}", r.wrt, r.output,
                                np.array(float(count))))  # fmt: skip
     return rows
 
@@ -69,7 +95,7 @@ def describe_nonfinite(row: Any) -> str:
         >>> describe_nonfinite(Result("nonfinite_value", "", "[1]", np.array(2.0)))
         'value [1] holds 2 NaN/Inf value(s)'
     """
-    what = row.quantity.removeprefix("nonfinite_")
+    what = row.quantity.removeprefix(PREFIX)
     where = f" w.r.t. {row.wrt}" if row.wrt else ""
     output = f" {row.output}" if row.output else ""
     return f"{what}{where}{output} holds {int(row.array)} NaN/Inf value(s)"
@@ -91,7 +117,7 @@ def raise_on_nonfinite(results: Sequence[Any]) -> None:
         >>> from runner.labels import Result
         >>> raise_on_nonfinite([Result("grad", "arg0", "", np.array([1.0]))])
     """
-    flagged = [r for r in results if r.quantity.startswith("nonfinite_")]
+    flagged = [r for r in results if r.quantity.startswith(PREFIX)]
     if flagged:
         raise CheckError(
             "output.fail_on_nonfinite",

@@ -24,9 +24,19 @@ from .tables import TEXT_COLUMNS, swept_names
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Results", "load", "read_table"]
+__all__ = ["LayoutError", "Results", "load", "read_table"]
 
 _ELEMENT = re.compile(r"^(?P<key>.+)\[(?P<index>\d+(?:,\d+)*)\]$")
+
+
+class LayoutError(RunnerError, ValueError):
+    """A quantity's rows that do not make one array: their shapes differ between
+    jobs (ragged results), or an index lies outside its shape or repeats.
+
+    Example:
+        >>> isinstance(LayoutError("load: grad/arg0 ..."), ValueError)
+        True
+    """
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -111,6 +121,10 @@ class Results:
 
         Raises:
             KeyError: no row has these labels; the message lists those there are.
+            LayoutError: the rows do not make one array: jobs of a ``-m`` sweep
+                whose arrays have different shapes (load each job's directory on
+                its own, or read :attr:`frame`), or an index outside the shape or
+                given twice (a damaged table).
 
         Example:
             >>> from runner.experiment import Result
@@ -128,8 +142,7 @@ class Results:
             labels = sorted(set(map(tuple, there.drop_duplicates().to_numpy())))
             raise KeyError(f"no rows with quantity={quantity!r}, wrt={wrt!r}, "
                            f"output={output!r}; the table has {labels}")  # fmt: skip
-        text = str(rows["shape"].iloc[0])
-        shape = tuple(int(n) for n in text.split(",")) if text else ()
+        shape = _check_layout(rows, "/".join(p for p in (quantity, wrt, output) if p))
         size = int(np.prod(shape, dtype=int))
         index = rows["index"].to_numpy(dtype=np.int64)
         if not self.dims:
@@ -148,11 +161,18 @@ class Results:
         """:meth:`array` as an ``xarray.DataArray`` with named dims and coordinates.
 
         The sweep's axes are named as in :attr:`dims`; the array's own axes
-        ``dim_0``, ``dim_1``, ...; a swept vector's coordinate gets an extra axis,
-        ``<key>_element``. Needs xarray (``pip install 'autodiff-runner[xarray]'``).
+        ``dim_0``, ``dim_1``, ... A swept number is the coordinate of its axis (or
+        of ``job``), so ``.sel({"model.b": 0.7})`` picks a point. A swept vector
+        (or matrix) becomes one coordinate per element along its point axis (its
+        own axis in a grid, else ``job``), named as the table's columns:
+        ``inputs.1[0]``, ``inputs.1[1]``; its own axis in a grid then has no
+        index, so pick points with ``.isel`` or by an element's value,
+        ``data.where(data["inputs.1[0]"] == 2.0, drop=True)``. Needs xarray
+        (``pip install 'autodiff-runner[xarray]'``).
 
         Raises:
             ImportError: xarray is not installed; says how to install it.
+            LayoutError: as :meth:`array`.
 
         Example:
             >>> import pytest
@@ -177,8 +197,10 @@ class Results:
             along = key if key in self.dims else self.dims[0]
             if np.ndim(values) == 1:
                 coords[key] = (along, values)
-            else:
-                coords[key] = ((along, f"{key}_element"), values)
+                continue
+            for ix in np.ndindex(np.shape(values)[1:]):  # one per element
+                element = f"{key}[{','.join(map(str, ix))}]"
+                coords[element] = (along, np.asarray(values)[(slice(None), *ix)])
         name = "/".join(part for part in (quantity, wrt, output) if part)
         return xr.DataArray(data, dims=(*self.dims, *own), coords=coords, name=name)
 
@@ -239,6 +261,46 @@ def load(path: str | Path) -> Results:
         return Results(frame, tuple(layout["keys"]), coords, shape)
     jobs = frame["job"].drop_duplicates().to_numpy()
     return Results(frame, ("job",), {"job": jobs, **swept}, (len(jobs),))
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    """A ``shape`` cell as a tuple: ``"4,3"`` -> ``(4, 3)``, ``""`` -> ``()``."""
+    return tuple(int(n) for n in text.split(",")) if text else ()
+
+
+def _where(rows: pd.DataFrame) -> str:
+    """Where ``rows`` lie, for a message: ``job(s) [0, 2]`` or ``the table``."""
+    if "job" not in rows:
+        return "the table"
+    jobs = [j.item() if hasattr(j, "item") else j for j in rows["job"].unique()]
+    more = f" and {len(jobs) - 5} more" if len(jobs) > 5 else ""
+    return f"job(s) {jobs[:5]}{more}"
+
+
+def _check_layout(rows: pd.DataFrame, label: str) -> tuple[int, ...]:
+    """The one shape of one quantity's ``rows``; :class:`LayoutError` when the
+    jobs' shapes differ, or an index lies outside it or repeats in a job."""
+    shapes = rows["shape"].astype(str)
+    if shapes.nunique() > 1:
+        found = "; ".join(f"shape {_shape(text)} in {_where(rows[shapes == text])}"
+                          for text in shapes.unique())  # fmt: skip
+        raise LayoutError(
+            f"load: {label} has a different shape per job ({found}), so it makes "
+            f"no single array; load each job's directory on its own (load(sweep_dir "
+            f"/ '<job>')), or read the rows from res.frame."
+        )
+    shape = _shape(shapes.iloc[0])
+    index = rows["index"].to_numpy(dtype=np.int64)
+    outside = (index < 0) | (index >= int(np.prod(shape, dtype=int)))
+    twice = rows.duplicated([c for c in ("job", "index") if c in rows]).to_numpy()
+    for bad, what in ((outside, f"outside its shape {shape}"), (twice, "twice")):
+        if bad.any():
+            raise LayoutError(
+                f"load: {label} has index {index[bad][0]} {what} in "
+                f"{_where(rows[bad])}; the table is damaged: run the job again, "
+                f"or read the rows from res.frame."
+            )
+    return shape
 
 
 def _swept(frame: pd.DataFrame) -> dict[str, np.ndarray]:

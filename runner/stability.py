@@ -20,6 +20,7 @@ import runner.core as bm
 from .errors import ConfigError
 from .schema import DiffConfig
 from .spec import fixed_point_argnum
+from .tables import value_text
 
 __all__ = [
     "FIXED_POINT_TOL",
@@ -56,20 +57,30 @@ def residual(value: Any, batch: int = 0) -> np.ndarray:
             taken over the others, one per point.
 
     Returns:
-        A 0-d array, or one of shape ``value.shape[:batch]``.
+        A 0-d array, or one of shape ``value.shape[:batch]``: finite whenever every
+        element is (scaled by the largest, so squares neither overflow near 1e308
+        nor vanish near 1e-308), NaN or Inf when one is.
 
     Example:
         >>> float(residual(np.array([3.0, 4.0])))
         5.0
         >>> residual(np.array([[3.0, 4.0], [0.0, 0.0]]), batch=1).tolist()
         [5.0, 0.0]
+        >>> bool(np.isclose(residual({"v": np.array([3e200]), "w": 4e200}), 5e200))
+        True
     """
-    squares = [
-        np.square(np.abs(np.asarray(leaf, dtype=np.float64)))
+    leaves = [
+        np.abs(np.asarray(leaf, dtype=np.float64))
         for leaf in jax.tree_util.tree_leaves(value)
     ]
-    total = sum(s.reshape(*s.shape[:batch], -1).sum(axis=-1) for s in squares)
-    return np.sqrt(np.asarray(total, dtype=np.float64))
+    if not leaves:
+        return np.asarray(0.0)
+    flat = np.concatenate([a.reshape(*a.shape[:batch], -1) for a in leaves], axis=-1)
+    largest = np.max(flat, axis=-1, initial=0.0)  # NaN if one is
+    unit = np.where((largest > 0) & np.isfinite(largest), largest, 1.0)
+    with np.errstate(over="ignore", invalid="ignore"):  # a NaN/Inf row: NaN/Inf
+        scaled = np.sqrt(np.square(flat / unit[..., None]).sum(axis=-1))
+    return np.asarray(np.where(largest > 0, largest * scaled, largest))
 
 
 def is_fixed_point(norm: float, tol: float = FIXED_POINT_TOL) -> bool:
@@ -191,9 +202,9 @@ def solve_fixed_point(
         raise ConfigError(
             "diff.fixed_point",
             f"Newton's method found no fixed point from inputs.{argnum} = "
-            f"{np.asarray(start).tolist()} in {found.iterations} iteration(s) "
-            f"(final |F| = {found.residual:.3g}, at "
-            f"{np.round(found.x, 6).tolist()}, tolerance {tol:g}); start closer "
+            f"{value_text(start, as_list=True)} in {found.iterations} iteration(s) "
+            f"(final |F| = {value_text(found.residual)}, at "
+            f"{value_text(found.x, as_list=True)}, tolerance {tol:g}); start closer "
             f"to a fixed point, or set diff.fixed_point=false.",
         )
     return argnum, found.x

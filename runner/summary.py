@@ -7,7 +7,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -15,6 +14,7 @@ from rich.table import Table
 from .experiment import Result
 from .nonfinite import describe_nonfinite
 from .stability import FIXED_POINT_TOL, is_fixed_point
+from .tables import value_text
 
 __all__ = ["console_for", "print_summary", "save_summary", "stability_lines"]
 
@@ -50,12 +50,15 @@ def print_summary(
 ) -> None:
     """Print one row per result array: quantity, wrt, output, shape and values.
 
+    Values are printed with every digit the table holds
+    (:func:`runner.tables.value_text`), so each number reads back as the table's.
     Square Jacobians with eigenvalues get a line from :func:`stability_lines`;
     finite-difference checks get one line per ``wrt``, and arrays holding NaN or Inf
     a warning.
 
     Example:
         >>> import io
+        >>> import numpy as np
         >>> c = Console(file=io.StringIO(), width=60, record=True)
         >>> print_summary("demo", [Result("value", "", "", np.array([2.0, 3.0]))], c)
         >>> "[2. 3.]" in c.export_text()
@@ -66,10 +69,7 @@ def print_summary(
     for column in ("quantity", "wrt", "output", "shape", "values"):
         table.add_column(column, overflow="fold")
     for r in results:
-        text = np.array2string(np.asarray(r.array), precision=8, suppress_small=True)
-        if r.quantity.startswith(("check_", "nonfinite_")):
-            text = f"{float(r.array):.3g}"  # small errors, counts: not rounded away
-        cells = (r.quantity, r.wrt, r.output, str(r.array.shape), text)
+        cells = (r.quantity, r.wrt, r.output, str(r.array.shape), value_text(r.array))
         table.add_row(*(escape(c) for c in cells))  # "[nan 1.]" is not markup
     console.print(table)
     for line in stability_lines(results, fixed_point_tol):
@@ -80,7 +80,8 @@ def print_summary(
         if quantity == "check_abs_error":
             rel = errors.get(("check_rel_error", wrt), float("nan"))
             console.print(f"finite differences w.r.t. {wrt}: max abs error "
-                          f"{abs_err:.3g}, rel error {rel:.3g}")  # fmt: skip
+                          f"{value_text(abs_err)}, rel error "
+                          f"{value_text(rel)}")  # fmt: skip
     for r in results:
         if r.quantity.startswith("nonfinite_"):
             console.print(f"[bold red]NaN/Inf:[/] {describe_nonfinite(r)}",
@@ -95,20 +96,23 @@ def stability_lines(
     Eigenvalues decide stability only at a fixed point. When the ``residual`` row
     (``|F(x)|``) is at most ``tol`` (``diff.fixed_point_tol``), the line says
     whether the fixed point is stable (every real part negative); otherwise it calls
-    the Jacobian a local linearization and gives ``|F|``.
+    the Jacobian a local linearization and gives ``|F|``. Numbers are printed as
+    the table holds them (:func:`runner.tables.value_text`).
 
     Example:
+        >>> import numpy as np
         >>> rows = [Result("eigenvalue_real", "arg0", "", np.array([-1.0, -2.0])),
         ...         Result("residual", "", "", np.array(0.7))]
         >>> print(stability_lines(rows)[0])
         local linearization w.r.t. arg0 at the given inputs (not a fixed point, |F| =
-        0.7 > 1e-05): max Re = -1; diff.fixed_point=true solves for a fixed point first
+        0.7 > 1e-05): max Re = -1.0; diff.fixed_point=true solves for a fixed point
+        first
         >>> rows[1] = rows[1]._replace(array=np.array(0.0))
         >>> print(stability_lines(rows)[0])
-        fixed point w.r.t. arg0 (|F| = 0): stable (max Re = -1)
+        fixed point w.r.t. arg0 (|F| = 0.0): stable (max Re = -1.0)
         >>> rows[1] = rows[1]._replace(array=np.array(0.7))
         >>> print(stability_lines(rows, tol=1.0)[0])
-        fixed point w.r.t. arg0 (|F| = 0.7): stable (max Re = -1)
+        fixed point w.r.t. arg0 (|F| = 0.7): stable (max Re = -1.0)
     """
     norms = [float(r.array) for r in results if r.quantity == "residual"]
     solved = {r.wrt: r.array for r in results if r.quantity == "fixed_point"}
@@ -116,16 +120,17 @@ def stability_lines(
     for r in results:
         if r.quantity != "eigenvalue_real" or not norms:
             continue
-        top = f"max Re = {r.array.max():.6g}"
+        top, norm = f"max Re = {value_text(r.array.max())}", value_text(norms[0])
         if is_fixed_point(norms[0], tol):
             verdict = "stable" if (r.array < 0).all() else "not stable"
-            at = f" at {np.round(solved[r.wrt], 6).tolist()}" if r.wrt in solved else ""
-            lines.append(f"fixed point w.r.t. {r.wrt}{at} (|F| = {norms[0]:.3g}): "
+            point = solved.get(r.wrt)
+            at = "" if point is None else f" at {value_text(point, as_list=True)}"
+            lines.append(f"fixed point w.r.t. {r.wrt}{at} (|F| = {norm}): "
                          f"{verdict} ({top})")  # fmt: skip
         else:
             lines.append(
                 f"local linearization w.r.t. {r.wrt} at the given inputs (not a fixed "
-                f"point, |F| = {norms[0]:.3g} > {tol:g}): {top}; "
+                f"point, |F| = {norm} > {tol:g}): {top}; "
                 f"diff.fixed_point=true solves for a fixed point first"
             )
     return lines

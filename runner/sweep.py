@@ -27,6 +27,14 @@ from omegaconf import OmegaConf
 
 from .errors import ConfigError, RunnerError
 from .gather import aggregate
+from .outdirs import (
+    SWEEP_OUTPUTS,
+    check_kind,
+    check_links,
+    discard,
+    foreign_files,
+    recorded,
+)
 from .record import RUN_RECORD, SWEEP_RECORD, read_sweep, sweep_id, write_sweep
 from .tables import swept_names, write_tables
 
@@ -46,8 +54,6 @@ __all__ = [
 #: Failed or incomplete jobs counted by the aggregations of this ``main()`` call
 #: (``runner.cli.main`` empties it when it starts).
 FAILED: list[int] = []
-
-_SWEEP_TABLES = ("results.csv", "results.parquet", "sweep.png")
 
 
 def start_sweep(sweep_dir: Path, points: list[str], resume: bool = False) -> str:
@@ -81,6 +87,9 @@ def start_sweep(sweep_dir: Path, points: list[str], resume: bool = False) -> str
         runner.errors.ConfigError: hydra.sweep.dir: ... holds another sweep ...
     """
     sweep_dir = Path(sweep_dir)
+    problem = check_kind(sweep_dir, sweep=True) or check_links(sweep_dir, sweep=True)
+    if problem:
+        raise ConfigError("hydra.sweep.dir", problem.split(": ", 1)[1])
     previous = read_sweep(sweep_dir)
     if previous is None and any(sweep_dir.glob(f"*/{RUN_RECORD}")):
         raise ConfigError(
@@ -99,10 +108,15 @@ def start_sweep(sweep_dir: Path, points: list[str], resume: bool = False) -> str
         raise ConfigError("hydra.sweep.dir", f"{sweep_dir} already holds this sweep; "
                           f"add resume=true to finish it, or choose a new "
                           f"hydra.sweep.dir.")  # fmt: skip
+    ours = recorded(previous, SWEEP_OUTPUTS)
+    problem = foreign_files(sweep_dir, SWEEP_OUTPUTS, ours, sweep=True)
+    if problem:
+        raise ConfigError("hydra.sweep.dir", problem.split(": ", 1)[1])
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    _discard_tables(sweep_dir)
+    discard(sweep_dir, ours)
     now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     record = previous or {"id": uuid.uuid4().hex, "points": points, "started": now}
+    record["written"] = list(SWEEP_OUTPUTS)  # what the sweep's end may write
     if previous is not None:
         record["resumed"] = [*record.get("resumed", []), now]
     write_sweep(sweep_dir, record)
@@ -128,22 +142,22 @@ def write_aggregate(sweep_dir: Path) -> tuple[pd.DataFrame, int]:
     if frame.empty:
         return frame, 0
     bad = frame.loc[frame["status"] != "ok", "job"].nunique()
-    _discard_tables(Path(sweep_dir))  # a kill mid-write leaves no old half of a pair
+    sweep_dir = Path(sweep_dir)
+    # Without a sweep.json (gathered by hand), a directory of the runner's jobs.
+    ours = recorded(read_sweep(sweep_dir) or {}, SWEEP_OUTPUTS)
+    problem = foreign_files(sweep_dir, SWEEP_OUTPUTS, ours, sweep=True)
+    if problem:
+        raise RunnerError(problem)
+    discard(sweep_dir, ours)  # a kill mid-write leaves no old half of a pair
     try:
         typed = frame.astype({"index": "int64", "value": "float64"})
-        write_tables(typed, Path(sweep_dir))
+        write_tables(typed, sweep_dir)
     except BaseException:
-        _discard_tables(Path(sweep_dir))  # no half of a table pair left behind
+        discard(sweep_dir, SWEEP_OUTPUTS)  # no half of a table pair left behind
         raise
     if _plots_wanted(Path(sweep_dir), frame):
         draw_sweep(Path(sweep_dir), frame)
     return frame, int(bad)
-
-
-def _discard_tables(sweep_dir: Path) -> None:
-    """Remove the sweep's table pair and plot."""
-    for name in _SWEEP_TABLES:
-        (sweep_dir / name).unlink(missing_ok=True)
 
 
 def _plots_wanted(sweep_dir: Path, frame: pd.DataFrame) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["COLUMNS", "FORMATS", "SCHEMA_VERSION", "atomic_write", "result_columns",
-           "shape_text", "swept_columns", "swept_names", "to_frame", "write_json",
-           "write_tables"]  # fmt: skip
+           "shape_text", "swept_columns", "swept_names", "to_frame", "value_text",
+           "write_json", "write_tables"]  # fmt: skip
 
 FORMATS = ("csv", "parquet")
 
@@ -128,6 +129,39 @@ def swept_columns(key: str, values: Any) -> dict[str, np.ndarray]:
     }
 
 
+def value_text(values: Any, as_list: bool = False) -> str:
+    """``values`` as text with every digit the table holds of them.
+
+    Each number gets the fewest digits that read back as it in its own dtype
+    (float32 or float64), never rounded to a fixed count: what the console prints
+    parses back to the table's value.
+
+    Args:
+        values: a scalar or an array.
+        as_list: write an array as a Python list on one line (``[2.0, 2.0]``)
+            rather than in numpy's aligned columns (``[2. 2.]``).
+
+    Returns:
+        ``"0.1"``, ``"[1. 2.]"``, ``"[ 1.e-09 -2.e+00]"``, ``"[1e-09, -2.0]"``, ...
+
+    Example:
+        >>> value_text(np.float32(0.99973893)), value_text(1 / 3)
+        ('0.99973893', '0.3333333333333333')
+        >>> value_text(np.array([-1.1994077, 1e-9]))
+        '[-1.1994077e+00  1.0000000e-09]'
+        >>> value_text(np.array([-1.1994077, 1e-9], np.float32), as_list=True)
+        '[-1.1994077, 1e-09]'
+    """
+    array = np.asarray(values)
+    if array.ndim == 0:
+        return str(array[()])  # a numpy scalar prints the shortest repr of its dtype
+    if as_list:  # each element as its numpy scalar prints, on one line
+        return np.array2string(array, max_line_width=sys.maxsize, separator=", ",
+                               formatter={"float_kind": str})  # fmt: skip
+    return np.array2string(array, floatmode="unique", suppress_small=False,
+                           legacy=False)  # fmt: skip
+
+
 def swept_names(columns: Sequence[Any]) -> list[str]:
     """The swept columns of a sweep's table: those between ``job`` and ``status``.
 
@@ -192,11 +226,25 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 
 def _round(values: np.ndarray, digits: int) -> np.ndarray:
-    """``values`` rounded to ``digits`` significant digits (NaN and 0 kept)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(values == 0, 0, np.floor(np.log10(np.abs(values))))
-    factor = 10.0 ** (digits - 1 - np.nan_to_num(scale))
-    return np.where(np.isfinite(values), np.round(values * factor) / factor, values)
+    """``values`` (float64) rounded to ``digits`` significant digits.
+
+    Each value is printed to ``digits`` digits and read back, both correctly
+    rounded, so subnormals and values near 1e308 round like any other (scaling by
+    ``10**k`` overflows there). NaN, Inf and 0 are kept, and so is a value whose
+    rounding would overflow (1.8e308 to one digit is 2e308).
+
+    Example:
+        >>> big = np.finfo(np.float64).max
+        >>> _round(np.array([-9.86123e-305, 1 / 3, 5e-324, big]), 2).tolist()
+        [-9.9e-305, 0.33, 5e-324, 1.7976931348623157e+308]
+    """
+    values = np.asarray(values, dtype=np.float64)
+    out = values.copy()
+    finite = np.isfinite(values) & (values != 0)
+    spec = f".{int(digits) - 1}e"
+    rounded = np.array([float(format(v, spec)) for v in values[finite].tolist()])
+    out[finite] = np.where(np.isfinite(rounded), rounded, values[finite])
+    return out
 
 
 _NUMERIC = {"f": "float64", "i": "int64", "u": "uint64"}
@@ -230,16 +278,33 @@ def _arrow_column(column: np.ndarray) -> Any:
         return pa.array([None if v is None else str(v) for v in cells])
 
 
-def _arrow_table(columns: Mapping[str, Any], precision: int | None = None) -> Any:
+def _arrow_table(columns: Mapping[str, Any]) -> Any:
+    """The table as it is written: floats as float64, at full precision."""
     import pyarrow as pa
 
-    arrays = {}
-    for name, column in columns.items():
-        column = np.asarray(column)
-        if precision is not None and column.dtype.kind == "f":
-            column = _round(column.astype(np.float64), int(precision))
-        arrays[name] = _arrow_column(column)
-    return pa.table(arrays)
+    return pa.table({name: _arrow_column(np.asarray(c)) for name, c in columns.items()})
+
+
+def _rounded_table(table: Any, precision: int | None) -> Any:
+    """``table`` (what Parquet holds) with its floats rounded to ``precision``
+    significant digits (:func:`_round`): what CSV holds. None keeps every digit;
+    either way the CSV writer prints each float in the fewest digits that read
+    back as it, so CSV reads back as the Parquet value, rounded."""
+    import pyarrow as pa
+
+    if precision is None:
+        return table
+    for i, field in enumerate(table.schema):
+        if pa.types.is_floating(field.type):
+            column = table.column(i).combine_chunks()
+            values = _round(column.to_numpy(zero_copy_only=False), int(precision))
+            if column.null_count:  # empty cells (a column of objects) stay empty
+                nulls = column.is_null().to_numpy(zero_copy_only=False)
+                rounded = pa.array(values, type=pa.float64(), mask=nulls)
+            else:
+                rounded = _arrow_column(values)
+            table = table.set_column(i, field.name, rounded)
+    return table
 
 
 def write_tables(
@@ -255,7 +320,8 @@ def write_tables(
         columns: the table, column by column (a ``pandas.DataFrame`` works too).
         directory: an existing directory.
         formats: any of ``csv`` and ``parquet``.
-        precision: significant digits of floats in CSV; None keeps full precision.
+        precision: significant digits of floats in CSV (the Parquet values,
+            rounded); None keeps full precision.
         stem: the file name without extension.
 
     Returns:
@@ -273,8 +339,8 @@ def write_tables(
     import pyarrow.csv
     import pyarrow.parquet
 
-    table = _arrow_table(columns)
-    rounded = table if precision is None else _arrow_table(columns, precision)
+    table = _arrow_table(columns)  # one table: Parquet's, CSV's rounded from it
+    rounded = _rounded_table(table, precision)
     writers = {
         "csv": lambda p: pyarrow.csv.write_csv(rounded, p),
         "parquet": lambda p: pyarrow.parquet.write_table(table, p),

@@ -76,3 +76,58 @@ def problems(draw: st.DrawFn, containers: list[str | None] = CONTAINERS) -> Prob
     argnums = draw(argnums_for(n_args, required=container is None))
     writes = (draw(st.booleans()), draw(st.booleans()))
     return Problem(w, b, args, argnums, container, writes)
+
+
+#: Every quantity a results table can hold (docs/results.md), nonfinite rows aside.
+TABLE_QUANTITIES = [
+    "grad", "value", "aux", "eigenvalue_real", "eigenvalue_imag", "residual",
+    "fixed_point", "check_abs_error", "check_rel_error",
+]  # fmt: skip
+
+
+def any_floats(width: int = 64) -> st.SearchStrategy[float]:
+    """Every float of ``width`` bits: subnormals, the extremes, -0.0, NaN and Inf."""
+    return st.floats(width=width, allow_nan=True, allow_infinity=True,
+                     allow_subnormal=True)  # fmt: skip
+
+
+def any_arrays(width: int = 64) -> st.SearchStrategy[np.ndarray]:
+    """Small arrays of any shape in :data:`SHAPES`, any float of ``width`` bits."""
+    dtype = np.float32 if width == 32 else np.float64
+    return st.sampled_from(SHAPES).flatmap(
+        lambda shape: hnp.arrays(dtype, shape, elements=any_floats(width))
+    )
+
+
+#: Quantities that are one number per run.
+SCALAR_QUANTITIES = ("residual", "check_abs_error", "check_rel_error")
+
+
+@st.composite
+def results(draw: st.DrawFn, width: int | None = None) -> tuple[str, np.ndarray]:
+    """A ``(quantity, array)`` pair as a run returns it, float32 or float64 (any
+    float of the ``width``), a 0-d array for :data:`SCALAR_QUANTITIES`."""
+    width = width or draw(st.sampled_from([32, 64]))
+    quantity = draw(st.sampled_from(TABLE_QUANTITIES))
+    array = draw(any_arrays(width))
+    if quantity in SCALAR_QUANTITIES:
+        array = array.reshape(-1)[:1].reshape(())
+    return quantity, array
+
+
+@st.composite
+def result_lists(draw: st.DrawFn) -> list[tuple[str, np.ndarray]]:
+    """Up to five :func:`results` of one width, as a run returns them."""
+    width = draw(st.sampled_from([32, 64]))
+    return draw(st.lists(results(width), max_size=5))
+
+
+def float_columns(width: int = 64) -> st.SearchStrategy[np.ndarray]:
+    """A table column's worth (1 to 20) of any floats of ``width`` bits."""
+    dtype = np.float32 if width == 32 else np.float64
+    return hnp.arrays(dtype, st.integers(1, 20), elements=any_floats(width))
+
+
+def precisions() -> st.SearchStrategy[int | None]:
+    """``output.precision``: None (full) or 1 to 17 significant digits."""
+    return st.none() | st.integers(1, 17)

@@ -143,6 +143,38 @@ def exits(x: Any) -> Any:
     return (x**2).sum()
 
 
+class LibraryStop(BaseException):
+    """A library's own ``BaseException`` (not an ``Exception``)."""
+
+
+def cancelled(x: Any) -> Any:
+    """As :func:`exits`, but raises ``asyncio.CancelledError`` (a
+    ``BaseException``) when ``x`` has three elements.
+
+    Example:
+        >>> float(cancelled(jnp.array([1.0, 2.0])))
+        5.0
+    """
+    import asyncio
+
+    if x.size == 3:
+        raise asyncio.CancelledError("the event loop was stopped")
+    return (x**2).sum()
+
+
+def library_stop(x: Any) -> Any:
+    """As :func:`exits`, but raises :class:`LibraryStop` when ``x`` has three
+    elements.
+
+    Example:
+        >>> float(library_stop(jnp.array([1.0, 2.0])))
+        5.0
+    """
+    if x.size == 3:
+        raise LibraryStop("stopped by the library")
+    return (x**2).sum()
+
+
 def dies(x: Any) -> Any:
     """As :func:`exits`, but ends the process at once (``os._exit(70)``, as a
     segfault or the OOM killer would) when ``x`` has three elements.

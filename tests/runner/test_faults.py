@@ -192,3 +192,55 @@ def test_a_dead_joblib_worker_is_one_failed_point(tmp_path):
     grads = ok.groupby("job")["value"].apply(list)
     assert grads.to_dict() == {0: [2.0, 4.0], 2: [2.0, 4.0, 6.0, 8.0]}
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("launcher", "error_type"),
+    [(["hydra/launcher=local_processes", "hydra.launcher.n_jobs=1"],
+      "TerminatedWorkerError"),  # joblib would run the jobs in its own process
+     (["hydra/launcher=local_ray"], "WorkerCrashedError")],
+)  # fmt: skip
+def test_a_dead_worker_is_one_failed_point_on_every_launcher(
+    launcher, error_type, tmp_path
+):
+    proc = _sweep(tmp_path, "dies", *launcher)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    statuses, table = _statuses(tmp_path)
+    assert statuses == {0: "ok", 1: "failed", 2: "ok"}
+    record = _record(tmp_path / "1")
+    assert record["error_type"] == error_type, record
+    assert "the worker process running this job died" in record["error"]
+    ok = table[table["status"] == "ok"].astype({"value": float})
+    assert ok.groupby("job")["value"].apply(list).to_dict() == {
+        0: [2.0, 4.0], 2: [2.0, 4.0, 6.0, 8.0]}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("target", "error_type"),
+    [("cancelled", "CancelledError"), ("library_stop", "LibraryStop")],
+)
+def test_a_base_exception_in_one_point_fails_that_point_only(
+    target, error_type, tmp_path
+):
+    proc = _sweep(tmp_path, target)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    statuses, table = _statuses(tmp_path)
+    assert statuses == {0: "ok", 1: "failed", 2: "ok"}
+    record = _record(tmp_path / "1")
+    assert record["status"] == "failed" and record["error_type"] == error_type
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_keyboard_interrupt_is_recorded_and_still_stops(tmp_path, monkeypatch):
+    from runner import job
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(job, "_compute_and_write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        job.run_job(_cfg("sleepy", [1.0, 2.0]), tmp_path)
+    record = _record(tmp_path)
+    assert record["status"] == "failed" and record["error_type"] == "KeyboardInterrupt"

@@ -13,7 +13,7 @@ import pytest
 
 from runner.errors import RunnerError
 from runner.job import execute, run_job, to_plain
-from runner.results import load, read_table
+from runner.results import LayoutError, load, read_table
 from runner.sweep import start_sweep, write_aggregate
 from runner.tables import write_tables
 from runner.vsweep import sweep_params
@@ -189,3 +189,116 @@ def test_to_xarray_without_xarray_says_how_to_install_it(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "xarray", None)  # as if not installed
     with pytest.raises(ImportError, match=r"autodiff-runner\[xarray\]"):
         load(tmp_path).to_xarray()
+
+
+def _ragged_table(path, first, second):
+    """A -m sweep's table whose two jobs hold ``grad``/``arg0`` of other shapes."""
+    frames = []
+    for job, shape in enumerate((first, second)):
+        size = int(np.prod(shape))
+        frames.append(pd.DataFrame({
+            "job": job, "inputs.0[0]": 1.0, "status": "ok", "error": "",
+            "quantity": "grad", "wrt": "arg0", "output": "",
+            "shape": ",".join(map(str, shape)), "index": np.arange(size),
+            "value": np.arange(size, dtype=float)}))  # fmt: skip
+    write_tables(pd.concat(frames, ignore_index=True), path)
+
+
+@pytest.mark.parametrize("shapes", [((3, 3), (2, 2)), ((2, 2), (3, 3))])
+def test_ragged_results_of_a_sweep_are_refused_naming_jobs_and_shapes(shapes, tmp_path):
+    _ragged_table(tmp_path, *shapes)
+    for table in (tmp_path / "results.csv", tmp_path / "results.parquet"):
+        results = load(table)
+        with pytest.raises(LayoutError, match="a different shape per job") as err:
+            results.array("grad", "arg0")
+        message = str(err.value)
+        first, second = (f"shape ({n}, {n}) in job(s) [{j}]" for j, (n, _) in
+                         enumerate(shapes))  # fmt: skip
+        assert first in message and second in message and "res.frame" in message
+        assert isinstance(err.value, ValueError) and "\n" not in message
+        with pytest.raises(LayoutError, match="shape"):
+            results.to_xarray("grad", "arg0")
+
+
+def test_a_multirun_over_input_lengths_is_refused_then_loads_per_job(tmp_path):
+    # -m +exp=... 'inputs.0=[1.0,2.0],[1.0,2.0,3.0]': a 2x2, then a 3x3 Jacobian.
+    sweep = start_sweep(tmp_path, ["inputs.0=[1.0,2.0],[1.0,2.0,3.0]"])
+    for num, x in enumerate([[1.0, 2.0], [1.0, 2.0, 3.0]]):
+        job = tmp_path / str(num)
+        (job / ".hydra").mkdir(parents=True)
+        (job / ".hydra" / "overrides.yaml").write_text(f"- inputs.0={x}\n")
+        cfg = {"model": {"_target_": "runner.models.tutorial.sin_product"},
+               "inputs": [x, x], "diff": {"kind": "jacobian"}}  # fmt: skip
+        (job / ".hydra" / "config.yaml").write_text(json.dumps(cfg))
+        assert run_job(_quiet(cfg), job, sweep_id=sweep) == 0
+    assert write_aggregate(tmp_path)[1] == 0
+    with pytest.raises(LayoutError, match=r"\(2, 2\) in job\(s\) \[0\]; shape \(3"):
+        load(tmp_path).array("grad", "arg0")
+    for num, x in enumerate([[1.0, 2.0], [1.0, 2.0, 3.0]]):  # d/da sin(b) a, b = x
+        want = np.diag(np.sin(x))
+        got = load(tmp_path / str(num)).array("grad", "arg0")
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_rows_outside_their_shape_are_refused(tmp_path):
+    _ragged_table(tmp_path, (2, 2), (2, 2))
+    frame = read_table(tmp_path / "results.parquet")
+    outside = frame.assign(index=frame["index"] + 1)  # 1..4: 4 is outside (2, 2)
+    write_tables(outside, tmp_path, ["parquet"])
+    outside_both = r"index 4 outside its shape \(2, 2\) in job\(s\) \[0, 1\]"
+    with pytest.raises(LayoutError, match=outside_both):
+        load(tmp_path / "results.parquet").array("grad", "arg0")
+    twice = frame.assign(index=frame["index"].where(frame["index"] != 1, 0))
+    write_tables(twice, tmp_path, ["parquet"])
+    with pytest.raises(LayoutError, match=r"index 0 twice in job\(s\) \[0, 1\]"):
+        load(tmp_path / "results.parquet").array("grad", "arg0")
+
+
+def _table_array(frame, job, quantity="grad", wrt="arg0"):
+    """One job's array, read off the table's rows (not through ``load``)."""
+    rows = frame[(frame["job"] == job) & (frame["quantity"] == quantity)
+                 & (frame["wrt"] == wrt) & (frame["output"] == "")]  # fmt: skip
+    shape = tuple(int(n) for n in rows["shape"].iloc[0].split(","))
+    return rows.sort_values("index")["value"].to_numpy().reshape(shape)
+
+
+def _swept_vector(compose, case, tmp_path):
+    """A sweep over a vector input: vectorized (one key, or a grid with a model
+    parameter) or a -m sweep; returns its directory."""
+    if case == "jacobian_sweep":
+        plain = to_plain(compose("+exp=jacobian_sweep", *FEWER["jacobian_sweep"]))
+    elif case == "grid":
+        plain = {"model": {"_target_": "runner.models.neuro.FitzHughNagumo"},
+                 "method": "vector_field", "inputs": [[-1.2, -0.6]],
+                 "diff": {"kind": "jacfwd"},
+                 "sweep": {"mode": "grid", "inputs": {"0": [[-1.2, -0.6],
+                                                            [-1.0, -0.5]]},
+                           "model": {"b": [0.6, 0.7, 0.8]}}}  # fmt: skip
+    else:
+        _job.sweep = start_sweep(tmp_path, ["inputs.1=[10.0,5.0],[2.0,3.0]"])
+        _job(tmp_path, 0, [10.0, 5.0]), _job(tmp_path, 1, [2.0, 3.0])
+        write_aggregate(tmp_path)
+        return tmp_path
+    assert run_job(_quiet(plain), tmp_path) == 0
+    return tmp_path
+
+
+@pytest.mark.parametrize("case", ["jacobian_sweep", "grid", "multirun"])
+def test_to_xarray_gives_a_swept_vector_one_coordinate_per_element(
+    compose, case, tmp_path
+):
+    pytest.importorskip("xarray")
+    results = load(_swept_vector(compose, case, tmp_path))
+    data = results.to_xarray("grad", "arg0")
+    frame = results.frame
+    vector = next(k for k in results.coords if np.ndim(results.coords[k]) == 2)
+    for job in frame["job"].unique():
+        where = np.unravel_index(int(job), results.shape)
+        point = data.isel(dict(zip(results.dims, where)))
+        np.testing.assert_array_equal(point.values, _table_array(frame, job))
+        row = frame[frame["job"] == job].iloc[0]
+        for i in range(2):  # the swept vector's elements, as in the table
+            assert point[f"{vector}[{i}]"].item() == row[f"{vector}[{i}]"]
+        for key in results.dims:
+            if key in frame:  # a swept number: the axis's index
+                assert point[key].item() == row[key]

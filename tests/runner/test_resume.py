@@ -32,7 +32,7 @@ def test_complete_job_is_skipped_with_one_line(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "damage",
-    ["killed", "failed", "table missing", "other config", "run.json unreadable"],
+    ["killed", "failed", "table missing", "other config"],
 )
 def test_incomplete_or_different_job_runs_again(tmp_path, capsys, damage):
     assert run_job(CFG, tmp_path) == 0
@@ -43,10 +43,8 @@ def test_incomplete_or_different_job_runs_again(tmp_path, capsys, damage):
         (tmp_path / "run.json").write_text(json.dumps(record))
     elif damage == "table missing":
         (tmp_path / "results.parquet").unlink()
-    elif damage == "other config":
-        cfg["inputs"] = [3.0, 1.0]
     else:
-        (tmp_path / "run.json").write_text("{not json")
+        cfg["inputs"] = [3.0, 1.0]
     capsys.readouterr()
     assert run_job(cfg, tmp_path) == 0
     assert "resume" not in capsys.readouterr().out
@@ -76,3 +74,16 @@ def test_a_rerun_leaves_no_summary_of_the_earlier_run(tmp_path):
     assert not (tmp_path / "summary.txt").exists()
     assert run_job(CFG, tmp_path) == 0  # output.summary=false: none written
     assert not (tmp_path / "summary.txt").exists()
+
+
+def test_an_unreadable_record_leaves_the_directory_alone(tmp_path, capsys):
+    # Which files the runner wrote is unknown, so none of them is replaced.
+    assert run_job(CFG, tmp_path) == 0
+    (tmp_path / "run.json").write_text("{not json")
+    before = _files(tmp_path)
+    capsys.readouterr()
+    assert run_job({**CFG, "resume": True}, tmp_path) == 1
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: hydra.run.dir: {tmp_path / 'run.json'} cannot be "
+                           f"read")  # fmt: skip
+    assert _files(tmp_path) == before

@@ -9,6 +9,8 @@ v_H = -sqrt(1 - b/tau), reached at the current I_H = v_H^3/3 + (1/b - 1) v_H + a
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -76,6 +78,18 @@ def test_residual_is_the_norm_of_the_vector_field():
     np.testing.assert_allclose(residual(np.ones((3, 4)), batch=1), [2.0] * 3)
 
 
+@pytest.mark.parametrize("scale", [1e-200, 1e200, 5e-324, 1e307])
+def test_a_finite_field_has_a_finite_nonzero_residual(scale):
+    # |(3s, 4s)| = 5s exactly, however near the ends of the float64 range s is.
+    field = {"v": np.array([3.0, 0.0]) * scale, "w": np.array(4.0 * scale)}
+    assert float(residual(field)) == pytest.approx(5 * scale, rel=1e-15, abs=0)
+    np.testing.assert_allclose(
+        residual(np.array([[scale, 0.0], [0, 0]]), 1), [scale, 0]
+    )
+    assert np.isnan(residual(np.array([np.nan, 1e300])))
+    assert residual(np.array([np.inf, 1.0])) == np.inf
+
+
 def test_newton_on_a_scalar_cubic_and_from_a_singular_start():
     # x^3 - 2x - 5 = 0 (Newton's own example); its root is 2.0945514815...
     found = newton(lambda x: x**3 - 2.0 * x - 5.0, bm.array([0.8165]))
@@ -91,6 +105,11 @@ def test_no_fixed_point_is_one_line_naming_the_key():
         solve_fixed_point(lambda x: x**2 + 1.0, [bm.array([0.5])], SPEC)
     message = str(err.value)
     assert "\n" not in message and "iteration(s)" in message and "|F| =" in message
+    # The last iterate and |F| with all their digits, as newton found them.
+    found = newton(lambda x: x**2 + 1.0, bm.array([0.5]))
+    at = re.search(r"final \|F\| = (\S+), at \[(\S+)\]", message)
+    assert np.float64(at[1]) == found.residual
+    assert np.float32(at[2]) == found.x[0]
 
 
 @pytest.mark.parametrize(

@@ -134,16 +134,31 @@ def _one_line(capsys):
     return err
 
 
-def test_unreadable_job_fails_the_gathering_in_one_line(tmp_path, capsys):
+def test_an_unreadable_job_is_a_failed_row_and_fails_the_sweep(tmp_path, capsys):
     _job(tmp_path, 0, "ok", ["+exp=grad"], [ROW])
+    _job(tmp_path, 1, "ok", ["+exp=grad"], [ROW])
     (tmp_path / "0" / "run.json").write_text("{not json")
     assert main([str(tmp_path)]) == 1
-    assert str(tmp_path / "0") in _one_line(capsys)
+    assert "2 job(s), 1 failed" in capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "results.csv")
+    assert table["status"].tolist() == ["failed", "ok"]
+    error = table["error"][0]
+    assert str(tmp_path / "0") in error and "resume=true" in error
     runner.sweep.FAILED.clear()
     cfg = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
     AggregateSweep().on_multirun_end(cfg)
-    assert runner.sweep.FAILED == [1] and "resume=true" in _one_line(capsys)
+    assert runner.sweep.FAILED == [1]
+    assert "2 job(s), 1 failed" in capsys.readouterr().out
     runner.sweep.FAILED.clear()
+
+
+def test_unreadable_overrides_fail_their_job_only(tmp_path):
+    _job(tmp_path, 0, "ok", ["inputs.0=1.0"], [ROW])
+    _job(tmp_path, 1, "ok", ["inputs.0=2.0"], [ROW])
+    (tmp_path / "1" / ".hydra" / "overrides.yaml").write_text("- inputs.0=[1.0\n")
+    frame = aggregate(tmp_path)
+    assert frame["status"].tolist() == ["ok", "failed"]
+    assert "overrides.yaml cannot be read" in frame["error"][1]
 
 
 def test_a_job_that_ran_a_sweep_block_is_refused_in_one_line(tmp_path, capsys):

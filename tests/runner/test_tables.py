@@ -3,12 +3,18 @@ while writing leaves the old file (or none), never half."""
 
 from __future__ import annotations
 
+import csv
 import os
 import stat
+import tempfile
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from runner.labels import Result
 from runner.tables import (
@@ -19,6 +25,8 @@ from runner.tables import (
     write_json,
     write_tables,
 )
+
+from ..strategies import float_columns, precisions
 
 
 def test_a_sweeps_rows_are_each_points_run_rows_in_turn():
@@ -77,3 +85,49 @@ def test_written_files_follow_the_umask(tmp_path, umask, mode):
         os.umask(old)
     for path in [*paths, tmp_path / "run.json"]:
         assert stat.S_IMODE(path.stat().st_mode) == mode, path.name
+
+
+def _rounded(value, digits):
+    """The reference: ``value`` rounded half-even to ``digits`` significant digits
+    in exact decimal arithmetic; kept whole when not finite, or when its rounding
+    overflows (1.8e308 to one digit is 2e308)."""
+    if digits is None or not np.isfinite(value) or value == 0:
+        return float(value)
+    exact = Decimal(float(value))
+    step = Decimal(1).scaleb(exact.adjusted() - digits + 1)
+    rounded = float(exact.quantize(step, rounding=ROUND_HALF_EVEN))
+    return rounded if np.isfinite(rounded) else float(value)
+
+
+def _csv_values(path):
+    with open(path, newline="") as handle:
+        return [float(row["value"]) for row in csv.DictReader(handle)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([32, 64]).flatmap(float_columns), precisions())
+@example(np.array([-9.86e-305, 5e-324, 1.7976931348623157e308]), 6)
+@example(np.array([1e-45, -3.4028235e38, 1.1754942e-38], np.float32), 1)
+def test_csv_holds_the_parquet_value_rounded(values, precision):
+    with tempfile.TemporaryDirectory() as folder:
+        columns = result_columns([Result("value", "", "", values)])
+        write_tables(columns, Path(folder), precision=precision)
+        parquet = pd.read_parquet(Path(folder) / "results.parquet")["value"]
+        written = _csv_values(Path(folder) / "results.csv")
+    np.testing.assert_array_equal(parquet, values.astype(np.float64))
+    want = [_rounded(v, precision) for v in parquet]
+    np.testing.assert_array_equal(written, want)
+    assert np.isfinite(written).tolist() == np.isfinite(values).tolist()
+
+
+def test_swept_values_keep_the_whole_float_range():
+    values = [-9.86e-305, 5e-324, 1.7976931348623157e308, 0.7000000000000001]
+    swept = swept_columns("model.a", values)["model.a"]
+    assert swept.tolist() == [_rounded(v, 15) for v in values]
+    assert swept.tolist()[-1] == 0.7
+
+
+def test_empty_cells_stay_empty_when_rounded(tmp_path):
+    column = np.array([1 / 3, None], dtype=object)  # a text-or-number column
+    write_tables({"model.a": column}, tmp_path, ["csv"], precision=2)
+    assert (tmp_path / "results.csv").read_text().split("\n")[1:3] == ["0.33", ""]

@@ -1,0 +1,179 @@
+"""What a run or a sweep may do to its directory: write, replace, remove.
+
+A directory belongs to one run or to one sweep, and the runner touches only the
+files it wrote:
+
+- it removes or replaces a file only when a record of the runner (``run.json``,
+  ``sweep.json``: ``written``) lists it; a file of the same name that no record
+  lists (a user's own ``summary.txt``) stops the run before anything is changed;
+- a single run never goes into a sweep's directory (or one of its jobs), and a
+  sweep never into a single run's;
+- a directory that holds links (symbolic, or files with more than one hard link)
+  is refused, since a write through a link lands outside the directory.
+
+Each check returns a one-line message naming the option (``hydra.run.dir`` or
+``hydra.sweep.dir``), or None.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = [
+    "RUN_OUTPUTS",
+    "SWEEP_OUTPUTS",
+    "check_kind",
+    "check_links",
+    "discard",
+    "foreign_files",
+    "recorded",
+]
+
+RUN_OUTPUTS = ("results.csv", "results.parquet", "results.png", "sweep.png",
+               "summary.txt")  # fmt: skip
+SWEEP_OUTPUTS = ("results.csv", "results.parquet", "sweep.png")
+_RUN, _SWEEP = "run.json", "sweep.json"
+_MAX_ENTRIES = 200_000  # a directory is read this far for links
+
+
+def _option(sweep: bool) -> str:
+    return "hydra.sweep.dir" if sweep else "hydra.run.dir"
+
+
+def recorded(record: dict | None, legacy: Iterable[str]) -> list[str]:
+    """The files a runner record says its run wrote (``legacy`` for records made
+    before they listed them).
+
+    Example:
+        >>> recorded({"written": ["results.csv"]}, RUN_OUTPUTS)
+        ['results.csv']
+        >>> recorded({"status": "ok"}, SWEEP_OUTPUTS)
+        ['results.csv', 'results.parquet', 'sweep.png']
+        >>> recorded(None, RUN_OUTPUTS)
+        []
+    """
+    if record is None:
+        return []
+    written = record.get("written")
+    if isinstance(written, list):
+        return [w for w in written if isinstance(w, str) and "/" not in w
+                and w not in ("", ".", "..")]  # fmt: skip
+    return list(legacy)
+
+
+def foreign_files(
+    folder: Path, names: Iterable[str], ours: Iterable[str], sweep: bool = False
+) -> str | None:
+    """A message when ``folder`` holds one of ``names`` that no record lists.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> _ = (d / "summary.txt").write_text("my notes")
+        >>> foreign_files(d, ["results.csv"], []) is None
+        True
+        >>> foreign_files(d, ["summary.txt"], []).split(";")[0]  # doctest: +ELLIPSIS
+        'hydra.run.dir: .../summary.txt was not written by the runner'
+    """
+    mine = set(ours)
+    found = [n for n in names if n not in mine and (Path(folder) / n).exists()]
+    if not found:
+        return None
+    return (f"{_option(sweep)}: {Path(folder) / found[0]} was not written by the "
+            f"runner; the run would replace it; move it away, or choose another "
+            f"{_option(sweep)}.")  # fmt: skip
+
+
+def discard(folder: Path, names: Iterable[str]) -> None:
+    """Remove the files ``names`` of ``folder`` (those a record says are ours)."""
+    for name in names:
+        path = Path(folder) / name
+        if path.is_file() or path.is_symlink():
+            path.unlink(missing_ok=True)
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def check_kind(folder: Path, sweep: bool) -> str | None:
+    """A message when ``folder`` belongs to the other kind of run.
+
+    A single run may not use a sweep's directory, one of its jobs' directories or
+    a directory inside it; a sweep may not use a single run's directory (or one
+    of another sweep's jobs).
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> _ = (d / "sweep.json").write_text("{}")
+        >>> check_kind(d, sweep=True) is None
+        True
+        >>> check_kind(d, sweep=False).split(";")[0]  # doctest: +ELLIPSIS
+        'hydra.run.dir: ... is the directory of a sweep (it holds sweep.json)'
+    """
+    folder = Path(folder)
+    run = _read(folder / _RUN) if (folder / _RUN).exists() else None
+    if sweep:
+        if (folder / _RUN).exists():
+            what = "a job of a sweep" if run and run.get("sweep_id") else "a single run"
+            reason = f"the directory of {what} (it holds {_RUN})"
+        elif (folder.parent / _SWEEP).exists():
+            reason = f"inside the directory of the sweep {folder.parent}"
+        else:
+            return None
+        return (f"hydra.sweep.dir: {folder} is {reason}; a sweep needs a directory "
+                f"of its own; choose another hydra.sweep.dir.")  # fmt: skip
+    if (folder / _SWEEP).exists():
+        reason = f"the directory of a sweep (it holds {_SWEEP})"
+    elif run is not None and run.get("sweep_id"):
+        reason = "the directory of a job of a sweep"
+    elif (folder.parent / _SWEEP).exists():
+        reason = f"inside the directory of the sweep {folder.parent}"
+    else:
+        return None
+    return (f"hydra.run.dir: {folder} is {reason}; a single run needs a directory "
+            f"of its own; choose another hydra.run.dir (to redo a sweep's job, "
+            f"rerun the sweep with resume=true).")  # fmt: skip
+
+
+def check_links(folder: Path, sweep: bool = False) -> str | None:
+    """A message when ``folder`` (or anything in it) is reached through a link.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> check_links(d) is None
+        True
+        >>> (d / ".hydra").symlink_to(tempfile.mkdtemp())
+        >>> check_links(d).split(";")[0]  # doctest: +ELLIPSIS
+        'hydra.run.dir: .../.hydra is a symbolic link'
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    seen = 0
+    for root, dirs, files in os.walk(folder):
+        for name in [*dirs, *files]:
+            path = Path(root) / name
+            info = path.lstat()
+            if path.is_symlink():
+                kind = "a symbolic link"
+            elif name in files and info.st_nlink > 1:
+                kind = f"a file with {info.st_nlink} hard links"
+            else:
+                seen += 1
+                if seen > _MAX_ENTRIES:
+                    return None
+                continue
+            return (f"{_option(sweep)}: {path} is {kind}; what the run writes there "
+                    f"would land outside {folder}; remove the link, or choose a "
+                    f"new {_option(sweep)}.")  # fmt: skip
+    return None
