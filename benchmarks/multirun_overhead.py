@@ -16,7 +16,7 @@ fixed cost every command pays.
 
 Printed per variant (medians over the rounds): the command's wall time, per-job
 time (wall / jobs), the marginal per-job time ((wall - single run) / (jobs - 1)),
-and the median time spent inside ``runner.job.run_job`` per job (``seconds`` of
+and the median time spent inside ``runner.app.job.run_job`` per job (``seconds`` of
 each job's ``run.json``: building the model, computing, writing the tables), so
 the rest of each job's time is Hydra's (composing the job's config, setting up its
 directory and logging). Every sweep is checked first: all jobs ok, gradient 2.
@@ -49,7 +49,7 @@ def check_sweep(sweep_dir, jobs):
         raise SystemExit(f"{sweep_dir}: expected {jobs} ok jobs")
     if len(grads) != jobs or not (grads["value"] == 2.0).all():
         raise SystemExit(f"{sweep_dir}: expected a gradient of 2.0 per job")
-    from runner.record import read_run
+    from runner.results.record import read_run
 
     return [read_run(sweep_dir / str(j))["seconds"] for j in range(jobs)]
 
@@ -136,7 +136,7 @@ def main():
     cold, warm = (statistics.median(walls[s]) for s in ("cold", "warm"))
     print(
         "\nper job ms = wall / jobs; marginal ms = (wall - single run) / (jobs - 1);"
-        "\nrun_job ms = median time inside runner.job.run_job per job (run.json);"
+        "\nrun_job ms = median time inside runner.app.job.run_job per job (run.json);"
         "\njob 0 ms = the first job's run_job time (it compiles, or reads the cache)."
         f"\ncold / warm wall: {cold / warm:.3f}"
     )

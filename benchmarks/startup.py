@@ -18,7 +18,7 @@ module's first import, the innermost line of this project whose call led to it a
 the line that imported it (the same line when the import happened inside a C
 extension, e.g. pyarrow importing pandas). Last, the cumulative import time
 (``python -X importtime``, medians of 3 runs of each command) of those modules, of
-jax, hydra, omegaconf, rich.console and ``runner.cli``, and of all imports together.
+jax, hydra, omegaconf, rich.console and ``runner.app.cli``, and of all imports together.
 
 Run from the repository root (CPU only)::
 
@@ -50,7 +50,7 @@ HEAVY = [
     "yaml",
     "scipy",
 ]
-TIMED = ["jax", "hydra", "omegaconf", "runner.cli", "rich.console", *HEAVY]
+TIMED = ["jax", "hydra", "omegaconf", "runner.app.cli", "rich.console", *HEAVY]
 MARK = "@@imports@@"
 
 # Runs the runner's main() on ARGS in this process, then prints, for every module of
@@ -83,7 +83,7 @@ SPY = textwrap.dedent(
     sys.meta_path.insert(0, Spy())
     sys.argv = ["runner", *ARGS]
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
-    from runner.cli import main  # what python -m runner runs, minus its fast exit
+    from runner.app.cli import main  # what python -m runner runs, minus its fast exit
     if main():
         raise SystemExit(1)
     print(MARK + json.dumps(first))

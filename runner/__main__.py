@@ -1,6 +1,6 @@
 """``python -m runner +exp=<name>`` (or ``runner +exp=<name>``): run an experiment.
 
-See :mod:`runner.cli`. Both commands go through :func:`run`, so they exit alike.
+See :mod:`runner.app.cli`. Both commands go through :func:`run`, so they exit alike.
 """
 
 import logging
@@ -9,11 +9,11 @@ import sys
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")  # the runner computes on the CPU
 
-from runner.usage import complete, help_text, wants_completion, wants_help  # noqa: E402
+from runner.app.usage import complete, help_text, wants_completion, wants_help  # noqa: E402
 
 
 def run() -> None:
-    """Run :func:`runner.cli.run_main` on ``sys.argv`` and exit with its status.
+    """Run :func:`runner.app.cli.run_main` on ``sys.argv`` and exit with its status.
 
     When exactly one job ran, in this process and in Hydra's RUN mode, its files
     are written and closed by the time ``run_main`` returns, so the process skips
@@ -36,7 +36,7 @@ def run() -> None:
         sys.exit(0)
     if wants_completion(argv):  # answered without importing JAX
         sys.exit(complete(argv))
-    from runner.cli import run_main
+    from runner.app.cli import run_main
 
     code, single_run = run_main(argv)
     if single_run:

@@ -42,7 +42,7 @@ def compose() -> Callable[..., object]:
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    from runner.schema import register
+    from runner.config.schema import register
 
     register()
 

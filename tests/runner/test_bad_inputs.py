@@ -23,8 +23,8 @@ import pytest
 from hydra.errors import HydraException
 
 import runner.core as bm
-from runner.cli import error_line
-from runner.job import run_job
+from runner.app.cli import error_line
+from runner.app.job import run_job
 
 from ..conftest import ROOT
 from .faulty_models import PREFIX

@@ -8,14 +8,14 @@ import sys
 import jax.numpy as jnp
 import pytest
 
-from runner.build import (
+from runner.config.build import (
     allowed_prefixes,
     build_inputs,
     build_model,
     check_targets,
     resolve_target,
 )
-from runner.errors import ALLOW_HINT, ConfigError
+from runner.config.errors import ALLOW_HINT, ConfigError
 
 ALLOWED = ("runner.models.", "runner.inputs.")
 
@@ -25,7 +25,7 @@ ALLOWED = ("runner.models.", "runner.inputs.")
 )
 def test_untrusted_model_targets_are_refused_before_import(target, monkeypatch):
     imported = []
-    monkeypatch.setattr("runner.build.import_module", imported.append)
+    monkeypatch.setattr("runner.config.build.import_module", imported.append)
     with pytest.raises(ConfigError, match="outside the allowed modules") as err:
         build_model({"_target_": target, "command": "echo pwned"})
     assert err.value.key == "model._target_"

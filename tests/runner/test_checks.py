@@ -13,13 +13,13 @@ import pytest
 from rich.console import Console
 
 import runner.core as bm
-from runner.checks import Problem, finite_differences
-from runner.errors import CheckError, ConfigError
-from runner.experiment import DiffSpec, compute
-from runner.job import run_job
+from runner.app.job import run_job
+from runner.compute.checks import Problem, finite_differences
+from runner.compute.experiment import DiffSpec, compute
+from runner.config.errors import CheckError, ConfigError
 from runner.models import tutorial
 from runner.results import read_table
-from runner.summary import print_summary
+from runner.results.summary import print_summary
 
 from ..conftest import ROOT
 from . import faulty_models
@@ -346,8 +346,8 @@ def test_checks_do_not_import_the_experiment():
     import ast
     from pathlib import Path
 
-    import runner.checks
+    import runner.compute.checks
 
-    tree = ast.parse(Path(runner.checks.__file__).read_text())
+    tree = ast.parse(Path(runner.compute.checks.__file__).read_text())
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert "experiment" not in imported and "runner.experiment" not in imported
+    assert "experiment" not in imported and "runner.compute.experiment" not in imported

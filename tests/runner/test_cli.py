@@ -9,7 +9,7 @@ import sys
 import pandas as pd
 import pytest
 
-from runner.tables import COLUMNS
+from runner.compute.rows import COLUMNS
 
 from ..conftest import ROOT
 
@@ -99,10 +99,10 @@ def test_full_error_shows_the_traceback(tmp_path):
 
 
 def test_exit_status_counts_only_this_calls_jobs(tmp_path, monkeypatch):
-    import runner.cli
-    import runner.sweep
+    import runner.app.cli
+    import runner.app.sweep
 
-    runner.sweep.FAILED.append(1)  # left by an earlier call in this process
+    runner.app.sweep.FAILED.append(1)  # left by an earlier call in this process
     argv = ["runner", "+exp=grad", f"hydra.run.dir={tmp_path}", "output.plots=false"]
     monkeypatch.setattr(sys, "argv", argv)
-    assert runner.cli.main() == 0
+    assert runner.app.cli.main() == 0

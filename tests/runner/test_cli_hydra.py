@@ -10,8 +10,8 @@ import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 import runner.__main__
-import runner.cli
-from runner.cli import check_experiments, run_main
+import runner.app.cli
+from runner.app.cli import check_experiments, run_main
 
 from ..conftest import CONFIGS, EXPERIMENTS
 
@@ -120,7 +120,7 @@ def test_run_skips_teardown_only_after_a_single_run(ran, fast_exit):
     argv = ["runner", "+exp=grad", "hydra.mode=MULTIRUN"]  # no -m on the line
     with (
         mock.patch.object(sys, "argv", argv),
-        mock.patch.object(runner.cli, "run_main", return_value=ran) as main,
+        mock.patch.object(runner.app.cli, "run_main", return_value=ran) as main,
         mock.patch.object(runner.__main__.os, "_exit") as exit_now,
     ):
         with pytest.raises(SystemExit) as done:  # os._exit is mocked: it returns

@@ -8,8 +8,8 @@ from unittest import mock
 import jax
 import pytest
 
-from runner.compile_cache import default_cache_dir, use_compile_cache
-from runner.errors import ConfigError
+from runner.config.compile_cache import default_cache_dir, use_compile_cache
+from runner.config.errors import ConfigError
 
 
 def test_the_default_is_per_user_and_absolute(tmp_path, monkeypatch):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import runner.core as bm
-from runner.compiled import cached_call, structure_key
-from runner.experiment import DiffSpec, compute
+from runner.compute.compiled import cached_call, structure_key
+from runner.compute.experiment import DiffSpec, compute
 from runner.models.tutorial import F2, Linear
 
 

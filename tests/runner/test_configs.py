@@ -1,7 +1,7 @@
 """Every experiment config has a golden table; the tutorial's cases its numbers.
 
 The comparison with the goldens in ``test_configs/`` is done by the project's own
-pytest plugin (:mod:`runner.pytest_plugin`, configured in ``pyproject.toml``): each
+pytest plugin (:mod:`runner.app.pytest_plugin`, configured in ``pyproject.toml``): each
 ``configs/exp/*.yaml`` is a test item (rewrite goldens on purpose with
 ``pytest configs/exp --force-regen``). The tutorial's cases are also checked
 against the tutorial's own numbers, so a golden cannot drift from them.
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runner.job import execute, to_plain
+from runner.app.job import execute, to_plain
 
 from ..conftest import CONFIGS, EXPERIMENTS
 
@@ -106,7 +106,7 @@ def test_every_model_config_instantiates(compose, name):
     from hydra.utils import get_object
 
     import runner.core as bm
-    from runner.build import build_model
+    from runner.config.build import build_model
 
     node = to_plain(compose(f"model={name}"))["model"]
     target = get_object(node["_target_"])

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import runner.core as bm
-from runner.errors import ConfigError
-from runner.experiment import DiffSpec, compute, run_experiment
+from runner.compute.experiment import DiffSpec, compute, run_experiment
+from runner.compute.rows import COLUMNS
+from runner.config.errors import ConfigError
 from runner.models import tutorial
 from runner.models.tutorial import F3, F, f1, linear, quadratic_form
-from runner.tables import COLUMNS
 
 X = [1.0, 2.0, 3.0]
 Y = [10.0, 5.0]

@@ -19,9 +19,9 @@ import time
 import pandas as pd
 import pytest
 
-import runner.tables
-from runner.job import run_job
-from runner.sweep import aggregate
+import runner.results.tables
+from runner.app.job import run_job
+from runner.app.sweep import aggregate
 
 from ..conftest import ROOT
 from .faulty_models import PREFIX
@@ -79,7 +79,7 @@ def test_full_disk_for_every_write_leaves_the_job_incomplete(
     tmp_path, monkeypatch, capsys
 ):
     # run.json says running (written before the disk filled) and no table remains.
-    real = runner.tables.atomic_write
+    real = runner.results.tables.atomic_write
     calls = []
 
     def full_after_first(path, write):
@@ -88,7 +88,7 @@ def test_full_disk_for_every_write_leaves_the_job_incomplete(
             _disk_full()
         real(path, write)
 
-    monkeypatch.setattr(runner.tables, "atomic_write", full_after_first)
+    monkeypatch.setattr(runner.results.tables, "atomic_write", full_after_first)
     assert run_job(_cfg("sleepy", [1.0, 2.0]), tmp_path) == 1
     assert _record(tmp_path)["status"] == "running" and _tables(tmp_path) == []
     err = capsys.readouterr().err
@@ -234,7 +234,7 @@ def test_a_base_exception_in_one_point_fails_that_point_only(
 
 
 def test_a_keyboard_interrupt_is_recorded_and_still_stops(tmp_path, monkeypatch):
-    from runner import job
+    from runner.app import job
 
     def interrupted(*args):
         raise KeyboardInterrupt

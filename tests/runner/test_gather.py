@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from runner.app.sweep import aggregate, main
+from runner.compute.rows import COLUMNS
 from runner.results import load
-from runner.sweep import aggregate, main
-from runner.tables import COLUMNS, write_tables
+from runner.results.tables import write_tables
 
 from .test_sweep import ROW, _job
 

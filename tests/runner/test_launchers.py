@@ -23,7 +23,7 @@ def test_launcher_configs_compose(launcher, target):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    from runner.schema import register
+    from runner.config.schema import register
 
     from ..conftest import PRIMARY
 
@@ -66,8 +66,8 @@ def test_local_ray_sweep_is_aggregated(tmp_path):
 
 
 def test_a_dead_job_is_recorded_afresh_over_an_earlier_sweeps_record(tmp_path):
-    from runner.launcher import _failed_record
-    from runner.record import write_run
+    from runner.app.launcher import _failed_record
+    from runner.results.record import write_run
 
     assert _failed_record(tmp_path, "new") == {"sweep_id": "new"}  # no run.json
     write_run(tmp_path, {"sweep_id": "old", "status": "ok", "rows": 3})

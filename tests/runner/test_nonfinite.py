@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings
 
-from runner.errors import CheckError
-from runner.experiment import DiffSpec, compute
-from runner.job import execute_sweep, run_job
-from runner.labels import Result
-from runner.nonfinite import nonfinite_rows, raise_on_nonfinite
+from runner.app.job import execute_sweep, run_job
+from runner.compute.experiment import DiffSpec, compute
+from runner.compute.labels import Result
+from runner.compute.nonfinite import nonfinite_rows, raise_on_nonfinite
+from runner.compute.rows import result_columns
+from runner.config.errors import CheckError
 from runner.results import read_table
-from runner.tables import result_columns
 
 from ..strategies import TABLE_QUANTITIES, result_lists
 

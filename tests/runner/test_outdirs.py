@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from runner.job import run_job
-from runner.outdirs import check_kind, check_links, foreign_files, recorded
-from runner.sweep import start_sweep, write_aggregate
+from runner.app.job import run_job
+from runner.app.sweep import start_sweep, write_aggregate
+from runner.results.outdirs import check_kind, check_links, foreign_files, recorded
 
 from ..conftest import ROOT
 

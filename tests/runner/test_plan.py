@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 import runner.core as bm
-from runner.errors import ConfigError, ModelError
-from runner.experiment import compute
+from runner.compute.experiment import compute
+from runner.compute.plan import call, make_plan
+from runner.config.errors import ConfigError, ModelError
+from runner.config.spec import DiffSpec
 from runner.models.tutorial import F3, linear
-from runner.plan import call, make_plan
-from runner.spec import DiffSpec
 
 
 def test_a_models_own_error_mentioning_argnums_is_blamed_on_the_model():

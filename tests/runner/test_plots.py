@@ -11,11 +11,12 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 
-from runner.experiment import Result
-from runner.job import run_job
-from runner.plots import plot_results, plot_sweep
-from runner.sweep import write_aggregate
-from runner.tables import COLUMNS, write_tables
+from runner.app.job import run_job
+from runner.app.sweep import write_aggregate
+from runner.compute.experiment import Result
+from runner.compute.rows import COLUMNS
+from runner.results.plots import plot_results, plot_sweep
+from runner.results.tables import write_tables
 
 from ..conftest import ROOT
 
@@ -136,8 +137,9 @@ def test_sweep_plot_is_skipped_unless_one_numeric_key_varies(tmp_path):
 
 @pytest.mark.slow
 def test_the_runner_starts_without_matplotlib():
-    code = ("import sys, runner.cli, runner.job, runner.sweep, runner.progress, "
-            "runner.plots; print('matplotlib' in sys.modules)")  # fmt: skip
+    code = ("import sys, runner.app.cli, runner.app.job, runner.app.sweep, "
+            "runner.app.progress, runner.results.plots; "
+            "print('matplotlib' in sys.modules)")  # fmt: skip
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 0, proc.stderr

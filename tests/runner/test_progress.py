@@ -11,7 +11,7 @@ from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 from rich.console import Console
 
-from runner.progress import SweepProgress, count_jobs
+from runner.app.progress import SweepProgress, count_jobs
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
 Valid specs (shapes, kind, ``argnums``, ``grad_vars`` subsets, ``has_aux``,
 ``return_value``) give the numbers JAX gives on the pure twin of the model; invalid
-specs always end in a :class:`~runner.errors.ConfigError`, never another exception.
+specs always end in a :class:`~runner.config.errors.ConfigError`, never another
+exception.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import runner.core as bm
-from runner.errors import ConfigError
-from runner.experiment import DiffSpec, run_experiment
-from runner.schema import Kind
+from runner.compute.experiment import DiffSpec, run_experiment
+from runner.config.errors import ConfigError
+from runner.config.schema import Kind
 
 KINDS = tuple(k.value for k in Kind)  # the schema's kinds
 

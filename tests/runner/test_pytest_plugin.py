@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from runner.pytest_plugin import (
+from runner.app.pytest_plugin import (
     compare_tables,
     compose_experiment,
     experiment_table,

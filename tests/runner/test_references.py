@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import runner.core as bm
-from runner.build import build_model
-from runner.job import execute, run_job, to_plain
+from runner.app.job import execute, run_job, to_plain
+from runner.config.build import build_model
 from runner.results import load
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from runner.job import run_job, to_plain
+from runner.app.job import run_job, to_plain
 
 from ..conftest import ROOT
 

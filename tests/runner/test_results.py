@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from runner.errors import RunnerError
-from runner.job import execute, run_job, to_plain
+from runner.app.job import execute, run_job, to_plain
+from runner.app.sweep import start_sweep, write_aggregate
+from runner.compute.vsweep import sweep_params
+from runner.config.errors import RunnerError
 from runner.results import LayoutError, load, read_table
-from runner.sweep import start_sweep, write_aggregate
-from runner.tables import write_tables
-from runner.vsweep import sweep_params
+from runner.results.tables import write_tables
 
 from ..conftest import EXPERIMENTS
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from runner.job import run_job
+from runner.app.job import run_job
 
 CFG = {
     "model": {"_target_": "runner.models.tutorial.linear"},

@@ -8,9 +8,9 @@ import time
 import pytest
 from hydra.errors import ConfigCompositionException
 
-from runner.errors import ConfigError
-from runner.job import to_plain
-from runner.schema import validated
+from runner.app.job import to_plain
+from runner.config.errors import ConfigError
+from runner.config.schema import validated
 
 from ..conftest import EXPERIMENTS
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 import runner.core as bm
-from runner.errors import ConfigError
+from runner.compute.signature import check_inputs, checked_output, declared_shapes
+from runner.config.errors import ConfigError
 from runner.models import tutorial
 from runner.models.neuro import FitzHughNagumo
 from runner.models.tutorial import F2, Linear, Polynomial, f1, linear, quadratic_form
-from runner.signature import check_inputs, checked_output, declared_shapes
 
 X, Y = [1.0, 2.0, 3.0], [10.0, 5.0]
 

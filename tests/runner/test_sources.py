@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from runner.cli import check_experiments
-from runner.sources import (
+from runner.app.cli import check_experiments
+from runner.config.sources import (
     SHIPPED,
     check_sizes,
     chosen_files,
@@ -192,7 +192,7 @@ def test_a_file_that_expands_past_the_bound_is_refused_before_composing(
 
 
 def check_experiments_and_sizes(argv: list[str]) -> str | None:
-    from runner.cli import user_dirs
+    from runner.app.cli import user_dirs
 
     return check_sizes(user_dirs(argv)) or check_experiments(argv)
 

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from runner.errors import ConfigError
-from runner.job import run_job, to_plain
-from runner.pytest_plugin import compose_experiment
-from runner.schema import Kind, Mode
-from runner.spec import DiffSpec, check_diff, is_swept, to_spec
+from runner.app.job import run_job, to_plain
+from runner.app.pytest_plugin import compose_experiment
+from runner.config.errors import ConfigError
+from runner.config.schema import Kind, Mode
+from runner.config.spec import DiffSpec, check_diff, is_swept, to_spec
 
 
 @pytest.mark.parametrize(
@@ -62,8 +62,8 @@ def test_a_sweep_block_that_sweeps_nothing_is_refused_when_it_sets_options():
      ({"kind": "jacfwd", "fixed_point": True}, "diff.fixed_point")],
 )  # fmt: skip
 def test_a_sweep_block_refuses_checks_and_fixed_points_on_every_path(diff, key):
+    from runner.compute.vsweep import run_sweep
     from runner.models.tutorial import linear
-    from runner.vsweep import run_sweep
 
     sweep = {"inputs": {"0": [1.0, 2.0]}}
     plain = {"model": {"_target_": "runner.models.tutorial.missing"}, "diff": diff}

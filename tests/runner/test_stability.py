@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 import runner.core as bm
-from runner.errors import ConfigError
-from runner.experiment import DiffSpec, compute
+from runner.compute.experiment import DiffSpec, compute
+from runner.compute.stability import newton, residual, solve_fixed_point
+from runner.config.errors import ConfigError
 from runner.models.neuro import FitzHughNagumo
-from runner.stability import newton, residual, solve_fixed_point
-from runner.summary import stability_lines
+from runner.results.summary import stability_lines
 
 A, B, TAU = 0.7, 0.8, 12.5
 V_HOPF = -np.sqrt(1 - B / TAU)
@@ -126,7 +126,7 @@ def test_specs_that_are_not_a_vector_field_are_refused(spec, phrase):
 
 
 def test_a_vectorized_sweep_refuses_to_solve():
-    from runner.vsweep import run_sweep
+    from runner.compute.vsweep import run_sweep
 
     with pytest.raises(ConfigError, match=r"^diff\.fixed_point: .* -m sweep"):
         run_sweep(FitzHughNagumo(), [[-1.2, -0.6]], SPEC, "vector_field",

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import example, given, settings
 from rich.console import Console
 
-from runner.job import run_job
-from runner.labels import Result
-from runner.summary import console_for, print_summary
-from runner.tables import result_columns
+from runner.app.job import run_job
+from runner.compute.labels import Result
+from runner.compute.rows import result_columns
+from runner.results.summary import console_for, print_summary
 
 from ..conftest import ROOT, runner_script
 from ..strategies import results

@@ -12,11 +12,12 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-import runner.sweep
-from runner.errors import ConfigError
-from runner.gather import job_table
-from runner.sweep import AggregateSweep, aggregate, main, start_sweep, sweep_id
-from runner.tables import COLUMNS, write_tables
+import runner.app.sweep
+from runner.app.sweep import AggregateSweep, aggregate, main, start_sweep, sweep_id
+from runner.compute.rows import COLUMNS
+from runner.config.errors import ConfigError
+from runner.results.gather import job_table
+from runner.results.tables import write_tables
 
 ROW = ("grad", "arg0", "", "", 0, 2.0)
 
@@ -144,12 +145,12 @@ def test_an_unreadable_job_is_a_failed_row_and_fails_the_sweep(tmp_path, capsys)
     assert table["status"].tolist() == ["failed", "ok"]
     error = table["error"][0]
     assert str(tmp_path / "0") in error and "resume=true" in error
-    runner.sweep.FAILED.clear()
+    runner.app.sweep.FAILED.clear()
     cfg = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
     AggregateSweep().on_multirun_end(cfg)
-    assert runner.sweep.FAILED == [1]
+    assert runner.app.sweep.FAILED == [1]
     assert "2 job(s), 1 failed" in capsys.readouterr().out
-    runner.sweep.FAILED.clear()
+    runner.app.sweep.FAILED.clear()
 
 
 def test_unreadable_overrides_fail_their_job_only(tmp_path):
@@ -175,13 +176,13 @@ def test_a_job_that_ran_a_sweep_block_is_refused_in_one_line(tmp_path, capsys):
 
 def test_table_write_failure_leaves_no_sweep_table(tmp_path, capsys, monkeypatch):
     _job(tmp_path, 0, "ok", ["+exp=grad"], [ROW])
-    real = runner.sweep.write_tables
+    real = runner.app.sweep.write_tables
 
     def csv_then_full(frame, directory):
         real(frame, directory, ["csv"])
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(runner.sweep, "write_tables", csv_then_full)
+    monkeypatch.setattr(runner.app.sweep, "write_tables", csv_then_full)
     assert main([str(tmp_path)]) == 1
     assert "No space left on device" in _one_line(capsys)
     assert not (tmp_path / "results.csv").exists()
@@ -192,13 +193,13 @@ def test_regathering_removes_the_old_table_before_writing(tmp_path, monkeypatch)
     # CSV beside the old Parquet (which load() prefers).
     _job(tmp_path, 0, "ok", ["+exp=grad"], [ROW])
     assert main([str(tmp_path)]) == 0
-    real, seen = runner.sweep.write_tables, []
+    real, seen = runner.app.sweep.write_tables, []
 
     def write(frame, directory):
         seen.append(sorted(p.name for p in directory.glob("results.*")))
         return real(frame, directory)
 
-    monkeypatch.setattr(runner.sweep, "write_tables", write)
+    monkeypatch.setattr(runner.app.sweep, "write_tables", write)
     assert main([str(tmp_path)]) == 0
     assert seen == [[]] and (tmp_path / "results.parquet").exists()
 
@@ -252,7 +253,7 @@ def test_a_deleted_key_is_an_empty_column_and_the_sweep_is_written(tmp_path):
         _job(tmp_path, num, "ok", overrides, [ROW], config=config)
     _job(tmp_path, 2, "ok", ["model.name=x", "model.b=1.0"], [ROW],
          config={"model": {"name": "x", "b": 1.0}})  # fmt: skip
-    frame, bad = runner.sweep.write_aggregate(tmp_path)
+    frame, bad = runner.app.sweep.write_aggregate(tmp_path)
     assert bad == 0 and frame["model.b"].tolist() == [0.7, 0.8, 1.0]
     assert frame["model.name"].isna().tolist() == [True, True, False]  # not "null"
     assert "hydra.verbose" not in frame.columns

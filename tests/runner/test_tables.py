@@ -16,15 +16,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from runner.labels import Result
-from runner.tables import (
-    COLUMNS,
-    atomic_write,
-    result_columns,
-    swept_columns,
-    write_json,
-    write_tables,
-)
+from runner.compute.labels import Result
+from runner.compute.rows import COLUMNS, result_columns, swept_columns
+from runner.results.tables import atomic_write, write_json, write_tables
 
 from ..strategies import float_columns, precisions
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from runner.errors import ConfigError
-from runner.trust import (
+from runner.config.errors import ConfigError
+from runner.config.trust import (
     check_allowed_targets,
     check_compile_cache,
     check_config_files,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.usage import complete, help_text, wants_completion, wants_help
+from runner.app.usage import complete, help_text, wants_completion, wants_help
 
 from ..conftest import EXPERIMENTS, ROOT, runner_script
 
@@ -83,10 +83,10 @@ def test_the_command_prints_its_own_help_and_keeps_hydras(mine):
 
 @pytest.mark.slow
 def test_help_and_completion_do_not_import_jax(mine):
-    code = ("import runner.usage, sys, io, os;"
+    code = ("import runner.app.usage, sys, io, os;"
             "os.environ['COMP_LINE'] = 'runner +exp=gr';"
-            "runner.usage.help_text(['--help']);"
-            "runner.usage.complete(['-sc', 'query=bash'], io.StringIO());"
+            "runner.app.usage.help_text(['--help']);"
+            "runner.app.usage.complete(['-sc', 'query=bash'], io.StringIO());"
             "print(sorted({'jax', 'pandas', 'matplotlib'} & sys.modules.keys()))"
             )  # fmt: skip
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True,

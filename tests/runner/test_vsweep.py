@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import runner.core as bm
-from runner.errors import ConfigError
-from runner.experiment import DiffSpec, compute
+from runner.compute.experiment import DiffSpec, compute
+from runner.compute.vsweep import expand, run_sweep
+from runner.config.errors import ConfigError
 from runner.models.neuro import FitzHughNagumo
 from runner.models.tutorial import f1
-from runner.vsweep import expand, run_sweep
 
 SPEC = DiffSpec(kind="jacobian", has_aux=True, return_value=True)
 X = [1.0, 2.0, 3.0]
@@ -120,7 +120,7 @@ def test_bad_targets(params, key):
 
 
 def test_sweep_job_writes_one_table_and_a_plot(tmp_path):
-    from runner.job import run_job
+    from runner.app.job import run_job
 
     cfg = {
         "model": {"_target_": "runner.models.neuro.FitzHughNagumo", "name": "fhn"},

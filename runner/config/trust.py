@@ -295,7 +295,7 @@ def check_config_files(argv: Sequence[str], primary: str) -> None:
         Exception: what Hydra raises for a config it cannot compose.
 
     Example:
-        >>> from runner.sources import MAIN
+        >>> from runner.config.sources import MAIN
         >>> check_config_files(["+exp=jacobian", "hydra.run.dir=/tmp/x"], MAIN)
     """
     if os.environ.get(TRUST_ENV) == "1":

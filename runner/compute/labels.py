@@ -7,8 +7,8 @@ the spec asks for.
 
 Example:
     >>> from runner.models.tutorial import linear
-    >>> from runner.plan import make_plan
-    >>> from runner.spec import DiffSpec
+    >>> from runner.compute.plan import make_plan
+    >>> from runner.config.spec import DiffSpec
     >>> plan = make_plan(linear, [2.0, 1.0], DiffSpec(argnums=[0, 1]))
     >>> [(r.wrt, float(r.array)) for r in label(plan, plan.derivative(*plan.inputs))]
     [('arg0', 2.0), ('arg1', 1.0)]
@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import jax
 import numpy as np
 
-from .errors import ConfigError
-from .schema import JACOBIAN_KINDS, Kind
+from ..config.errors import ConfigError
+from ..config.schema import JACOBIAN_KINDS, Kind
 from .stability import residual
 
 if TYPE_CHECKING:

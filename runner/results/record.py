@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, TypedDict
 
-from .errors import RunnerError
+from ..config.errors import RunnerError
 from .tables import SCHEMA_VERSION, write_json
 
 __all__ = ["RUN_RECORD", "SWEEP_RECORD", "RunRecord", "read_run", "read_sweep",
@@ -29,7 +29,7 @@ class RunRecord(TypedDict, total=False):
     vectorized sweep's points (``mode``, ``keys``, ``shape``: one axis per key for
     a grid, one for a zip); ``config_files`` the file each config group option
     came from (``exp``, ``model``); ``schema_version`` is
-    :data:`runner.tables.SCHEMA_VERSION` of the job's tables.
+    :data:`runner.results.tables.SCHEMA_VERSION` of the job's tables.
     """
 
     status: str
@@ -87,7 +87,7 @@ def sweep_id(sweep_dir: Path) -> str | None:
 
     Example:
         >>> import tempfile
-        >>> from runner.sweep import start_sweep
+        >>> from runner.app.sweep import start_sweep
         >>> d = Path(tempfile.mkdtemp())
         >>> sweep_id(d) is None
         True
@@ -114,7 +114,7 @@ def read_sweep(sweep_dir: Path) -> dict[str, Any] | None:
         >>> read_sweep(d)
         Traceback (most recent call last):
         ...
-        runner.errors.RunnerError: hydra.sweep.dir: ... holds no sweep id; ...
+        runner.config.errors.RunnerError: hydra.sweep.dir: ... holds no sweep id; ...
     """
     path = Path(sweep_dir) / SWEEP_RECORD
     try:

@@ -17,10 +17,10 @@ import numpy as np
 
 import runner.core as bm
 
-from .errors import ConfigError
-from .schema import DiffConfig
-from .spec import fixed_point_argnum
-from .tables import value_text
+from ..config.errors import ConfigError
+from ..config.schema import DiffConfig
+from ..config.spec import fixed_point_argnum
+from .rows import value_text
 
 __all__ = [
     "FIXED_POINT_TOL",
@@ -164,7 +164,7 @@ def solve_fixed_point(
     Args:
         function: the experiment's function (the model or its method).
         inputs: its positional arguments; the one at ``diff.argnums`` is the start.
-        diff: the experiment's :class:`runner.spec.DiffSpec`.
+        diff: the experiment's :class:`runner.config.spec.DiffSpec`.
         tol: the largest ``|F|`` accepted.
         max_iterations: Newton steps before giving up.
 
@@ -176,7 +176,7 @@ def solve_fixed_point(
             vector field's Jacobian in one input, or when Newton does not converge.
 
     Example:
-        >>> from runner.spec import DiffSpec
+        >>> from runner.config.spec import DiffSpec
         >>> spec = DiffSpec(kind="jacfwd", fixed_point=True)
         >>> argnum, x = solve_fixed_point(lambda x: 1.0 - x, [bm.zeros(2)], spec)
         >>> argnum, x.tolist()

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .errors import ConfigError
+from ..config.errors import ConfigError
 
 __all__ = ["check_inputs", "checked_output", "declared_shapes"]
 
@@ -85,7 +85,7 @@ def check_inputs(
         >>> check_inputs(f1, "f1", [[1.0], [1.0, 2.0]], 0)
         Traceback (most recent call last):
         ...
-        runner.errors.ConfigError: inputs.0: f1 takes input 0 of shape (3,), ...
+        runner.config.errors.ConfigError: inputs.0: f1 takes input 0 of shape (3,), ...
     """
     diffed = argnums if isinstance(argnums, list) else [argnums]
     arrays = [_to_array(i, x, i in diffed) for i, x in enumerate(inputs)]

@@ -1,10 +1,11 @@
 """A run's first step: a config becomes one validated, typed spec.
 
-The schema (:mod:`runner.schema`) defines every option once: kinds, modes, defaults
-and types. :func:`to_spec` checks a plain config against it, and adds the checks a
-type cannot express (the seed's range, the output formats, sweep settings), so a
-mistake gets the same one-line error whether the config was composed by Hydra or
-written in Python. Everything downstream takes the spec, never a dict.
+The schema (:mod:`runner.config.schema`) defines every option once: kinds, modes,
+defaults and types. :func:`to_spec` checks a plain config against it, and adds the
+checks a type cannot express (the seed's range, the output formats, sweep
+settings), so a mistake gets the same one-line error whether the config was
+composed by Hydra or written in Python. Everything downstream takes the spec,
+never a dict.
 
 Example:
     >>> spec = to_spec({"model": {"_target_": "runner.models.tutorial.linear"},
@@ -20,6 +21,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .schema import (
+    FORMATS,
     JACOBIAN_KINDS,
     DiffConfig,
     ExperimentConfig,
@@ -28,7 +30,6 @@ from .schema import (
     validated,
     validated_diff,
 )
-from .tables import FORMATS
 
 __all__ = [
     "DiffSpec",
@@ -51,12 +52,12 @@ def to_spec(plain: dict[str, Any]) -> Spec:
     """Validate an experiment (plain containers, no ``hydra`` key) into a spec.
 
     Args:
-        plain: the experiment, e.g. :func:`runner.job.to_plain` of a composed
+        plain: the experiment, e.g. :func:`runner.app.job.to_plain` of a composed
             config, or a dict written in Python.
 
     Returns:
         The experiment as the schema's dataclasses (see
-        :func:`runner.schema.validated`), checked.
+        :func:`runner.config.schema.validated`), checked.
 
     Raises:
         ConfigError: naming the first key at fault.
@@ -65,7 +66,7 @@ def to_spec(plain: dict[str, Any]) -> Spec:
         >>> to_spec({"seed": -1})
         Traceback (most recent call last):
         ...
-        runner.errors.ConfigError: seed: expected an int in 0..4294967295, ...
+        runner.config.errors.ConfigError: seed: expected an int in 0..4294967295,...
     """
     spec = validated(plain)
     _check_diff(spec.diff)
@@ -95,7 +96,7 @@ def check_diff(diff: DiffSpec | dict[str, Any]) -> DiffSpec:
         >>> check_diff(DiffSpec(kind="grda"))
         Traceback (most recent call last):
         ...
-        runner.errors.ConfigError: diff.kind: expected one of grad, vector_grad, ...
+        runner.config.errors.ConfigError: diff.kind: expected one of grad, vector_gr...
     """
     if isinstance(diff, DiffConfig):
         diff = {f.name: getattr(diff, f.name) for f in dataclasses.fields(diff)}
@@ -118,7 +119,7 @@ def fixed_point_argnum(diff: DiffSpec) -> int:
         >>> fixed_point_argnum(DiffSpec(kind="grad", fixed_point=True))
         Traceback (most recent call last):
         ...
-        runner.errors.ConfigError: diff.fixed_point: needs diff.kind jacobian, ...
+        runner.config.errors.ConfigError: diff.fixed_point: needs diff.kind jacobian...
     """
     if diff.kind not in JACOBIAN_KINDS:
         raise ConfigError(
@@ -239,7 +240,7 @@ def refuse_in_sweep(diff: DiffSpec) -> None:
         >>> refuse_in_sweep(DiffSpec(kind="jacfwd", fixed_point=True))
         Traceback (most recent call last):
         ...
-        runner.errors.ConfigError: diff.fixed_point: is not solved inside a sweep ...
+        runner.config.errors.ConfigError: diff.fixed_point: is not solved inside a s...
     """
     if diff.check or diff.check_tol is not None:
         raise ConfigError(

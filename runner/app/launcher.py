@@ -277,7 +277,7 @@ def _record_death(
     from hydra.core.utils import JobReturn, JobStatus
     from omegaconf import open_dict
 
-    from .record import sweep_id, write_run
+    from ..results.record import sweep_id, write_run
 
     cfg = launcher.hydra_context.config_loader.load_sweep_config(
         launcher.config, overrides
@@ -313,7 +313,7 @@ def _failed_record(job_dir: Path, current: str | None) -> dict[str, Any]:
     A job that died before it began leaves none, or one of an earlier sweep in a
     re-used ``hydra.sweep.dir`` (which the table would skip as not this sweep's).
     """
-    from .record import read_run
+    from ..results.record import read_run
 
     try:
         record = dict(read_run(job_dir))

@@ -1,10 +1,11 @@
 """The experiment as a plain function: model, inputs and derivative in, a table out.
 
 Nothing here knows Hydra: :func:`run_experiment` takes Python objects and returns a
-tidy ``pandas.DataFrame`` with one row per scalar (:data:`runner.tables.COLUMNS`).
+tidy ``pandas.DataFrame`` with one row per scalar (:data:`runner.compute.rows.COLUMNS`).
 :func:`compute` is the pipeline after the model and inputs are built, one step per
-module: the plan (:mod:`runner.plan`), the core's result, named results
-(:mod:`runner.labels`), then the numerical checks (:mod:`runner.checks`).
+module: the plan (:mod:`runner.compute.plan`), the core's result, named results
+(:mod:`runner.compute.labels`), then the numerical checks
+(:mod:`runner.compute.checks`).
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import jax.numpy as jnp
 
+from ..config.spec import DiffSpec
 from .checks import check_derivatives, problem_for
 from .compiled import cached_call, structure_key
 from .labels import Result, arg_wrt, label
 from .nonfinite import nonfinite_rows
 from .plan import Plan, call, make_plan
-from .spec import DiffSpec
+from .rows import to_frame
 from .stability import solve_fixed_point
-from .tables import to_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +45,7 @@ def run_experiment(
             ``model`` itself.
 
     Returns:
-        A DataFrame with the columns of :data:`runner.tables.COLUMNS`.
+        A DataFrame with the columns of :data:`runner.compute.rows.COLUMNS`.
 
     Raises:
         ConfigError: a spec that does not fit the model or inputs, naming the key.

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from .sources import experiments, search_dirs, shipped_dir
+from ..config.sources import experiments, search_dirs, shipped_dir
 
 __all__ = ["complete", "help_text", "wants_completion", "wants_help"]
 
@@ -123,9 +123,9 @@ def complete(argv: Sequence[str], out: TextIO | None = None) -> int:
 
     from hydra.core.global_hydra import GlobalHydra
 
-    from .hydra_private import get_args_parser, main_hydra
-    from .schema import register
-    from .sources import MAIN, cli_searchpath
+    from ..config.hydra_private import get_args_parser, main_hydra
+    from ..config.schema import register
+    from ..config.sources import MAIN, cli_searchpath
 
     args = get_args_parser().parse_args(list(argv))
     try:

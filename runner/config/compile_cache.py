@@ -2,7 +2,8 @@
 
 JAX loads the compiled programs it finds there and runs them, so only the command
 line (``compile_cache=DIR``) or the environment (``RUNNER_COMPILE_CACHE=DIR``)
-chooses the directory, never a config file (:func:`runner.trust.check_compile_cache`).
+chooses the directory, never a config file
+(:func:`runner.config.trust.check_compile_cache`).
 The default directory is per user, absolute (every run shares it whatever its
 working directory, ``hydra.job.chdir=true`` included) and private to its user;
 ``compile_cache=null`` turns the cache off.

@@ -17,11 +17,11 @@ import numpy as np
 
 import runner.core as bm
 
-from .errors import ConfigError
+from ..config.errors import ConfigError
+from ..config.spec import DiffSpec, refuse_in_sweep
 from .labels import label
 from .plan import call, make_plan
-from .spec import DiffSpec, refuse_in_sweep
-from .tables import result_columns, swept_columns
+from .rows import result_columns, swept_columns
 
 __all__ = ["describe", "expand", "layout", "run_sweep", "sweep_params"]
 
@@ -231,15 +231,15 @@ def run_sweep(
     """Evaluate the derivative at every point of the sweep; return the table.
 
     Args:
-        model, inputs, diff, method: as for :func:`runner.experiment.compute`.
+        model, inputs, diff, method: as for :func:`runner.compute.experiment.compute`.
         params, mode: the sweep (see :func:`expand`).
         chunk_size: points per compiled call (bounds memory).
         on_chunk: called with (points done, total) after each chunk.
 
     Returns:
         Columns: ``job`` (the point), one per swept key (one per element of a
-        swept vector, see :func:`runner.tables.swept_columns`), ``status``,
-        ``error``, then :data:`runner.tables.COLUMNS`.
+        swept vector, see :func:`runner.compute.rows.swept_columns`), ``status``,
+        ``error``, then :data:`runner.compute.rows.COLUMNS`.
 
     Example:
         >>> from runner.models.tutorial import linear

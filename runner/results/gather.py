@@ -2,7 +2,7 @@
 
 Each job's ``results.*`` is read back from its directory, and the keys its
 command line overrode become columns holding the values its resolved config held
-(:func:`runner.tables.swept_columns`: numbers as numbers, a list one column per
+(:func:`runner.compute.rows.swept_columns`: numbers as numbers, a list one column per
 element). Keys whose value is the same in every job are left out.
 """
 
@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from .errors import RunnerError
+from ..compute.rows import COLUMNS, swept_columns, swept_names
+from ..config.errors import RunnerError
+from .loader import read_table
 from .record import RUN_RECORD, read_run, sweep_id
-from .results import read_table
-from .tables import COLUMNS, swept_columns, swept_names
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -234,7 +234,7 @@ def job_table(job_dir: Path, record: dict[str, Any]) -> pd.DataFrame:
 def aggregate(sweep_dir: Path) -> pd.DataFrame:
     """One table of the sweep's jobs under ``sweep_dir``: job, the overrides that
     vary between its jobs (numbers as numbers, one column per element of a list),
-    status, error, then :data:`runner.tables.COLUMNS`.
+    status, error, then :data:`runner.compute.rows.COLUMNS`.
 
     Every job has at least one row (:func:`job_table`); a job whose records are
     damaged is a ``failed`` row saying why. The swept columns come right after

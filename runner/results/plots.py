@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .experiment import Result
+    from ..compute.experiment import Result
 
 __all__ = ["plot_results", "plot_sweep"]
 
@@ -52,7 +52,7 @@ def plot_results(
     Several derivatives are drawn side by side, up to :data:`MAX_PANELS`.
 
     Args:
-        results: the arrays of a job (:func:`runner.experiment.compute`).
+        results: the arrays of a job (:func:`runner.compute.experiment.compute`).
         path: the PNG to write (replaced atomically).
         title: a title over the whole picture, e.g. the experiment's name.
         kind: the derivative's kind (``grad``, ``jacobian``, ``hessian`` ...); it
@@ -63,7 +63,7 @@ def plot_results(
 
     Example:
         >>> import tempfile, pathlib
-        >>> from runner.experiment import Result
+        >>> from runner.compute.experiment import Result
         >>> d = pathlib.Path(tempfile.mkdtemp())
         >>> jac = Result("grad", "arg0", "", np.array([[1.0, 0.0], [2.0, -1.0]]))
         >>> plot_results([jac], d / "results.png", title="jacobian").name
@@ -114,7 +114,7 @@ def plot_sweep(
     real part crossing zero marks a change of stability.
 
     Args:
-        frame: an aggregated sweep table (:func:`runner.sweep.aggregate`): columns
+        frame: an aggregated sweep table (:func:`runner.app.sweep.aggregate`): columns
             ``job``, one per override, ``status``, ``error``, ``quantity``, ``wrt``,
             ``output``, ``shape``, ``index``, ``value``.
         swept_keys: the override columns. Those with a single value in every job

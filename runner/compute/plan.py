@@ -5,12 +5,12 @@ function (``method``), the differentiated Arrays (``grad_vars``) and positions
 (``argnums``), the checked input arrays, and the derivative built by ``runner.core``.
 :func:`call` runs a derivative and sorts its failures by type: an argument error of
 the core (it carries the transform argument at fault) is the spec's
-:class:`~runner.errors.ConfigError`; anything the model raised is a
-:class:`~runner.errors.ModelError`.
+:class:`~runner.config.errors.ConfigError`; anything the model raised is a
+:class:`~runner.config.errors.ModelError`.
 
 Example:
     >>> from runner.models.tutorial import F3
-    >>> from runner.spec import DiffSpec
+    >>> from runner.config.spec import DiffSpec
     >>> plan = make_plan(F3(name="f"), [1.0, 2.0], DiffSpec(grad_vars="a", argnums=1))
     >>> plan.names, plan.argnums, plan.positions
     (['a'], 1, [['a'], 'arg1'])
@@ -28,11 +28,11 @@ import numpy as np
 import runner.core as bm
 from runner.core._autograd import per_position  # the core's entry point by position
 
-from .errors import ConfigError, ModelError, RunnerError
+from ..config.errors import ConfigError, ModelError, RunnerError
+from ..config.schema import Kind
+from ..config.spec import DiffSpec, check_diff
 from .labels import arg_wrt
-from .schema import Kind
 from .signature import check_inputs, checked_output
-from .spec import DiffSpec, check_diff
 
 __all__ = ["Plan", "call", "make_plan"]
 
@@ -100,7 +100,8 @@ def make_plan(
     Args:
         model: a ``Base`` object or a plain function.
         inputs: the positional arguments.
-        diff: what to differentiate (checked with :func:`runner.spec.check_diff`).
+        diff: what to differentiate (checked with
+            :func:`runner.config.spec.check_diff`).
         method: the name of the method of ``model`` to differentiate, or None.
 
     Returns:
@@ -158,7 +159,7 @@ def call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         >>> call(plan.derivative, *plan.inputs)
         Traceback (most recent call last):
         ...
-        runner.errors.ModelError: model: the model raised ValueError: bad argnums ...
+        runner.config.errors.ModelError: model: the model raised ValueError: bad arg...
     """
     try:
         return function(*args, **kwargs)

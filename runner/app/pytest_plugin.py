@@ -3,7 +3,7 @@
 Each experiment file ``DIR/exp/<name>.yaml`` becomes one test item. It composes
 ``+exp=<name>`` with Hydra's Compose API (the project's configs, with ``DIR`` added
 to the search path, as ``--config-dir DIR`` does), runs it through
-:func:`runner.job.run_job` (no plots, no summary) and compares the table with its
+:func:`runner.app.job.run_job` (no plots, no summary) and compares the table with its
 golden, ``DIR/goldens/<name>.csv``:
 
 - no golden yet: it is written and the test fails, saying so (check it, commit it,
@@ -217,9 +217,9 @@ def compose_experiment(
     """
     from hydra import compose, initialize_config_dir
 
+    from ..config.schema import register
+    from ..config.sources import check_sizes, shipped_dir, with_shipped_searchpath
     from .cli import PRIMARY, check_experiments, error_line
-    from .schema import register
-    from .sources import check_sizes, shipped_dir, with_shipped_searchpath
 
     register()
     extra = list(overrides or [])
@@ -264,9 +264,9 @@ def experiment_table(
     """
     import pandas as pd
 
-    from .errors import ALLOW_HINT
+    from ..config.errors import ALLOW_HINT
+    from ..results.record import read_run
     from .job import run_job, to_plain
-    from .record import read_run
 
     plain = to_plain(cfg)
     output = dict(plain.get("output") or {})
@@ -301,7 +301,7 @@ def write_golden(frame: pd.DataFrame, path: Path) -> None:
         >>> path.read_text().splitlines()
         [',value', '0,0.10000000000000001']
     """
-    from .tables import atomic_write  # never a half-written golden
+    from ..results.tables import atomic_write  # never a half-written golden
 
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda tmp: frame.to_csv(tmp, float_format="%.17g"))

@@ -1,6 +1,6 @@
 """The command line: ``python -m runner +exp=<name> [overrides]`` (``-m`` to sweep).
 
-A thin ``@hydra.main`` shim over :func:`runner.job.run_job`; the exit code is
+A thin ``@hydra.main`` shim over :func:`runner.app.job.run_job`; the exit code is
 non-zero when any job failed.
 """
 
@@ -26,12 +26,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
-from . import sweep
-from .errors import ConfigError
-from .job import run_job
-from .outdirs import check_kind, check_links
-from .schema import register, unknown_key
-from .sources import (
+from ..config.errors import ConfigError
+from ..config.schema import register, unknown_key
+from ..config.sources import (
     MAIN,
     check_sizes,
     chosen_files,
@@ -43,7 +40,14 @@ from .sources import (
     shipped_dir,
     with_shipped_searchpath,
 )
-from .trust import check_allowed_targets, check_compile_cache, check_config_files
+from ..config.trust import (
+    check_allowed_targets,
+    check_compile_cache,
+    check_config_files,
+)
+from ..results.outdirs import check_kind, check_links
+from . import sweep
+from .job import run_job
 
 PRIMARY = main_dir()  # the directory of the primary config.yaml
 
@@ -201,7 +205,7 @@ def error_line(err: BaseException) -> str:
 
     Example:
         >>> from omegaconf import OmegaConf
-        >>> from runner.schema import DiffConfig
+        >>> from runner.config.schema import DiffConfig
         >>> try:
         ...     OmegaConf.structured(DiffConfig).kindd = 1
         ... except Exception as cause:

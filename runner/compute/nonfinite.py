@@ -8,7 +8,7 @@ a vectorized sweep's table (``value`` and the swept values).
 
 Example:
     >>> import numpy as np
-    >>> from runner.labels import Result
+    >>> from runner.compute.labels import Result
     >>> rows = nonfinite_rows([Result("value", "", "", np.array(np.nan))])
     >>> [r.quantity for r in rows]
     ['nonfinite_value']
@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import CheckError
+from ..config.errors import CheckError
 from .labels import Result
 
 __all__ = ["count_nonfinite", "describe_nonfinite", "nonfinite_rows",
@@ -58,14 +58,14 @@ def nonfinite_rows(results: Sequence[Any]) -> list[Any]:
     Every result is looked at, whatever its quantity, but the flags themselves.
 
     Args:
-        results: the run's :class:`~runner.labels.Result` s.
+        results: the run's :class:`~runner.compute.labels.Result` s.
 
     Returns:
         One result per flagged array, same ``wrt`` and ``output``, whose value is the
         number of NaN/Inf elements.
 
     Example:
-        >>> from runner.labels import Result
+        >>> from runner.compute.labels import Result
         >>> rows = nonfinite_rows([Result("grad", "arg0", "", np.array([1, np.inf]))])
         >>> [(r.quantity, r.wrt, int(r.array)) for r in rows]
         [('nonfinite_grad', 'arg0', 1)]
@@ -91,7 +91,7 @@ def describe_nonfinite(row: Any) -> str:
         e.g. ``"grad w.r.t. arg0 holds 1 NaN/Inf value(s)"``.
 
     Example:
-        >>> from runner.labels import Result
+        >>> from runner.compute.labels import Result
         >>> describe_nonfinite(Result("nonfinite_value", "", "[1]", np.array(2.0)))
         'value [1] holds 2 NaN/Inf value(s)'
     """
@@ -114,7 +114,7 @@ def raise_on_nonfinite(results: Sequence[Any]) -> None:
         CheckError: naming the first flagged array, keyed ``output.fail_on_nonfinite``.
 
     Example:
-        >>> from runner.labels import Result
+        >>> from runner.compute.labels import Result
         >>> raise_on_nonfinite([Result("grad", "arg0", "", np.array([1.0]))])
     """
     flagged = [r for r in results if r.quantity.startswith(PREFIX)]

@@ -25,12 +25,15 @@ from rich.console import Console
 
 import runner.core as bm
 
-from .build import allowed_prefixes, build_inputs, build_model
-from .compile_cache import use_compile_cache
-from .errors import CheckError, ConfigError, RunnerError
-from .experiment import Result, compute
-from .nonfinite import describe_nonfinite, raise_on_nonfinite
-from .outdirs import (
+from ..compute.experiment import Result, compute
+from ..compute.nonfinite import describe_nonfinite, raise_on_nonfinite
+from ..compute.rows import result_columns
+from ..config.build import allowed_prefixes, build_inputs, build_model
+from ..config.compile_cache import use_compile_cache
+from ..config.errors import CheckError, ConfigError, RunnerError
+from ..config.schema import SweepConfig
+from ..config.spec import DiffSpec, Spec, is_swept, to_spec
+from ..results.outdirs import (
     RUN_OUTPUTS,
     check_kind,
     check_links,
@@ -38,11 +41,9 @@ from .outdirs import (
     foreign_files,
     recorded,
 )
-from .record import read_run, write_run
-from .schema import SweepConfig
-from .spec import DiffSpec, Spec, is_swept, to_spec
-from .summary import console_for, print_summary, save_summary
-from .tables import result_columns, write_tables
+from ..results.record import read_run, write_run
+from ..results.summary import console_for, print_summary, save_summary
+from ..results.tables import write_tables
 
 __all__ = ["execute", "run_job", "to_plain", "versions"]
 
@@ -89,8 +90,8 @@ def _build(spec: Spec) -> tuple[Any, list[Any], DiffSpec, Any]:
 
 
 def execute(plain: dict[str, Any]) -> list[Result]:
-    """Validate ``plain`` (:func:`runner.spec.to_spec`), seed, build the model and
-    inputs, and compute the derivative.
+    """Validate ``plain`` (:func:`runner.config.spec.to_spec`), seed, build the model
+    and inputs, and compute the derivative.
 
     Example:
         >>> plain = {"model": {"_target_": "runner.models.tutorial.linear"},
@@ -118,7 +119,7 @@ def execute_sweep(
 
 
 def _execute_sweep(spec: Spec, console: Console | None = None) -> dict[str, Any]:
-    from .vsweep import run_sweep, sweep_params
+    from ..compute.vsweep import run_sweep, sweep_params
 
     sweep = spec.sweep or SweepConfig()
     params = sweep_params({"inputs": sweep.inputs, "model": sweep.model})
@@ -140,7 +141,7 @@ def _nonfinite_in_sweep(table: dict[str, Any], fail: bool) -> None:
     """Warn about (or, with ``fail``, refuse) NaN/Inf values in a sweep's table:
     every number it holds (``value`` and the swept columns), by the check single
     runs use."""
-    from .nonfinite import count_nonfinite
+    from ..compute.nonfinite import count_nonfinite
 
     columns = [np.asarray(column) for column in table.values()]
     bad = sum(count_nonfinite(c) for c in columns if c.dtype.kind == "f")
@@ -183,7 +184,7 @@ def _plot(
 ) -> None:
     """Draw ``results.png``; a failure is a warning (kept in ``run.json``)."""
     try:
-        from .plots import plot_results  # matplotlib is loaded only to plot
+        from ..results.plots import plot_results  # matplotlib is loaded only to plot
 
         plot_results(results, output_dir / "results.png", title=title, kind=kind)
     except Exception as err:
@@ -305,7 +306,7 @@ def _compute_and_write(
     """Compute the job's results, write its tables and draw its plot."""
     output = spec.output
     if is_swept(spec):
-        from .vsweep import describe
+        from ..compute.vsweep import describe
 
         results, table = [], _execute_sweep(spec)
         sweep = spec.sweep or SweepConfig()

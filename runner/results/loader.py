@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import RunnerError
+from ..compute.rows import swept_names
+from ..config.errors import RunnerError
 from .record import RUN_RECORD, read_run
-from .tables import TEXT_COLUMNS, swept_names
+from .tables import TEXT_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,7 +49,7 @@ def read_table(path: Path) -> pd.DataFrame:
 
     Example:
         >>> import tempfile
-        >>> from runner.tables import write_tables
+        >>> from runner.results.tables import write_tables
         >>> d = Path(tempfile.mkdtemp())
         >>> _ = write_tables({"quantity": ["grad"], "wrt": [""], "shape": ["2"],
         ...                   "index": [1], "value": [0.5]}, d, ["csv"])
@@ -127,8 +128,8 @@ class Results:
                 given twice (a damaged table).
 
         Example:
-            >>> from runner.experiment import Result
-            >>> from runner.tables import to_frame
+            >>> from runner.compute.experiment import Result
+            >>> from runner.compute.rows import to_frame
             >>> jac = np.arange(6.0).reshape(2, 3)
             >>> Results(to_frame([Result("grad", "arg0", "", jac)])).array()
             array([[0., 1., 2.],
@@ -177,8 +178,8 @@ class Results:
         Example:
             >>> import pytest
             >>> _ = pytest.importorskip("xarray")
-            >>> from runner.experiment import Result
-            >>> from runner.tables import to_frame
+            >>> from runner.compute.experiment import Result
+            >>> from runner.compute.rows import to_frame
             >>> frame = to_frame([Result("grad", "arg0", "", np.eye(2))])
             >>> Results(frame).to_xarray().dims
             ('dim_0', 'dim_1')
@@ -218,7 +219,7 @@ def load(path: str | Path) -> Results:
 
     Example:
         >>> import tempfile
-        >>> from runner.job import run_job
+        >>> from runner.app.job import run_job
         >>> d = Path(tempfile.mkdtemp())
         >>> cfg = {"model": {"_target_": "runner.models.tutorial.linear"},
         ...        "inputs": [2.0, 1.0], "output": {"summary": False, "plots": False},

@@ -79,7 +79,7 @@ def _job_failed(config: Any, job_return: Any) -> bool:
     from hydra.core.utils import JobStatus
 
     try:
-        from .record import read_run
+        from ..results.record import read_run
 
         job_dir = Path(str(config.hydra.runtime.output_dir))
         return read_run(job_dir).get("status") != "ok"
@@ -157,7 +157,7 @@ class SweepProgress(Callback):
         """
         if self.progress is not None:
             try:
-                from .record import RUN_RECORD, read_run
+                from ..results.record import RUN_RECORD, read_run
 
                 runs = Path(str(config.hydra.sweep.dir)).glob(f"*/{RUN_RECORD}")
                 statuses = [read_run(p.parent).get("status") for p in runs]

@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .experiment import Result
-from .nonfinite import describe_nonfinite
-from .stability import FIXED_POINT_TOL, is_fixed_point
-from .tables import value_text
+from ..compute.experiment import Result
+from ..compute.nonfinite import describe_nonfinite
+from ..compute.rows import value_text
+from ..compute.stability import FIXED_POINT_TOL, is_fixed_point
 
 __all__ = ["console_for", "print_summary", "save_summary", "stability_lines"]
 
@@ -51,7 +51,7 @@ def print_summary(
     """Print one row per result array: quantity, wrt, output, shape and values.
 
     Values are printed with every digit the table holds
-    (:func:`runner.tables.value_text`), so each number reads back as the table's.
+    (:func:`runner.compute.rows.value_text`), so each number reads back as the table's.
     Square Jacobians with eigenvalues get a line from :func:`stability_lines`;
     finite-difference checks get one line per ``wrt``, and arrays holding NaN or Inf
     a warning.
@@ -97,7 +97,7 @@ def stability_lines(
     (``|F(x)|``) is at most ``tol`` (``diff.fixed_point_tol``), the line says
     whether the fixed point is stable (every real part negative); otherwise it calls
     the Jacobian a local linearization and gives ``|F|``. Numbers are printed as
-    the table holds them (:func:`runner.tables.value_text`).
+    the table holds them (:func:`runner.compute.rows.value_text`).
 
     Example:
         >>> import numpy as np

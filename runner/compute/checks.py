@@ -14,7 +14,7 @@ evaluated in. The check costs 2 calls of the function per differentiated scalar
 
 Example:
     >>> import numpy as np
-    >>> from runner.experiment import DiffSpec, compute
+    >>> from runner.compute.experiment import DiffSpec, compute
     >>> rows = compute(lambda x: (x ** 3).sum(), [[1.0, 2.0]], DiffSpec(check=True))
     >>> [(r.quantity, r.wrt) for r in rows][1:]
     [('check_abs_error', 'arg0'), ('check_rel_error', 'arg0')]
@@ -34,10 +34,10 @@ import numpy as np
 
 import runner.core as bm
 
+from ..config.errors import CheckError
+from ..config.schema import JACOBIAN_KINDS
 from .compiled import job_state
-from .errors import CheckError
 from .labels import Result, arg_wrt
-from .schema import JACOBIAN_KINDS
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -88,7 +88,7 @@ def problem_for(plan: Plan, model: Any) -> Problem:
     Call it before the derivative runs, so the check starts from the same state.
 
     Args:
-        plan: the experiment's resolved plan (:func:`runner.plan.make_plan`).
+        plan: the experiment's resolved plan (:func:`runner.compute.plan.make_plan`).
         model: the model object or function (whose Arrays are snapshot).
 
     Returns:
@@ -96,8 +96,8 @@ def problem_for(plan: Plan, model: Any) -> Problem:
 
     Example:
         >>> from runner.models.tutorial import F3
-        >>> from runner.plan import make_plan
-        >>> from runner.spec import DiffSpec
+        >>> from runner.compute.plan import make_plan
+        >>> from runner.config.spec import DiffSpec
         >>> model = F3(name="f")
         >>> plan = make_plan(model, [1.0, 2.0], DiffSpec(grad_vars="a", argnums=1))
         >>> p = problem_for(plan, model)
@@ -390,7 +390,7 @@ def check_derivatives(
     """Compare the ``grad`` rows of ``results`` with finite differences.
 
     Args:
-        results: the run's :class:`~runner.labels.Result` s.
+        results: the run's :class:`~runner.compute.labels.Result` s.
         problem: what was differentiated.
         tol: the largest relative error allowed; None only reports.
 
@@ -402,7 +402,7 @@ def check_derivatives(
             ``diff.check_tol``.
 
     Example:
-        >>> from runner.labels import Result
+        >>> from runner.compute.labels import Result
         >>> wrong = [Result("grad", "arg0", "", np.array(5.0))]
         >>> problem = Problem(lambda x: x ** 2, "grad", [np.float32(2.0)], [0])
         >>> [round(float(r.array), 6) for r in check_derivatives(wrong, problem)]
@@ -410,7 +410,7 @@ def check_derivatives(
         >>> check_derivatives(wrong, problem, tol=1e-3)
         Traceback (most recent call last):
         ...
-        runner.errors.CheckError: diff.check_tol: finite differences disagree ...
+        runner.config.errors.CheckError: diff.check_tol: finite differences disagree ...
     """
     errors = _errors(results, finite_differences(problem))
     rows = []

@@ -24,6 +24,7 @@ from .compile_cache import default_cache_dir
 from .errors import ConfigError
 
 __all__ = [
+    "FORMATS",
     "DiffConfig",
     "ExperimentConfig",
     "JACOBIAN_KINDS",
@@ -37,6 +38,8 @@ __all__ = [
     "validated",
     "validated_diff",
 ]
+
+FORMATS = ("csv", "parquet")  # what output.formats may hold
 
 
 class Kind(str, Enum):
@@ -91,7 +94,7 @@ class DiffConfig:
     ``auto`` (the cheaper by input and output sizes).
     ``fixed_point``: for the Jacobian of a vector field in one input, first solve
     ``F(x) = 0`` by Newton's method from that input, then differentiate there (see
-    :mod:`runner.stability`); the solved point is tabulated as ``fixed_point``.
+    :mod:`runner.compute.stability`); the solved point is tabulated as ``fixed_point``.
     ``fixed_point_tol``: the largest ``|F(x)|`` (Euclidean norm) that counts as a
     fixed point, for Newton's method and for the summary's stability verdict;
     raise it for float32 models whose terms are large (float32 keeps about 7
@@ -171,8 +174,8 @@ class ExperimentConfig:
     ``runner.inputs.``; ``python -m runner`` takes it only from the command line
     (a config file that sets it is refused). ``compile_cache``: the directory of
     JAX's persistent compilation cache, so that a repeated run skips compiling
-    (default: a per-user directory, :func:`runner.compile_cache.default_cache_dir`;
-    null: no cache).
+    (default: a per-user directory,
+    :func:`runner.config.compile_cache.default_cache_dir`; null: no cache).
     ``sweep``: a vectorized sweep (see :class:`SweepConfig`); with nothing under
     ``sweep.inputs`` and ``sweep.model`` (the default) or null, the single point
     runs, so a sweep can be added from the command line
@@ -237,7 +240,7 @@ def validated(plain: dict[str, Any]) -> ExperimentConfig:
         >>> validated({"output": {"precison": 3}})
         Traceback (most recent call last):
         ...
-        runner.errors.ConfigError: output.precison: unknown key (did you mean ...
+        runner.config.errors.ConfigError: output.precison: unknown key (did you mean...
     """
     typed = OmegaConf.to_object(_merged(plain, ExperimentConfig))
     return _refill(typed, plain)  # type: ignore[arg-type]
@@ -255,7 +258,7 @@ def validated_diff(diff: dict[str, Any]) -> DiffConfig:
         >>> validated_diff({"kindd": "grad"})
         Traceback (most recent call last):
         ...
-        runner.errors.ConfigError: diff.kindd: unknown key (did you mean diff.kind?)...
+        runner.config.errors.ConfigError: diff.kindd: unknown key (did you mean diff...
     """
     if not isinstance(diff, dict):
         raise ConfigError(

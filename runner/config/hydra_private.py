@@ -35,8 +35,8 @@ def main_hydra(
     composes).
 
     Example:
-        >>> from runner.schema import register
-        >>> from runner.sources import MAIN, SHIPPED
+        >>> from runner.config.schema import register
+        >>> from runner.config.sources import MAIN, SHIPPED
         >>> register()
         >>> hydra = main_hydra(MAIN, None, [SHIPPED])
         >>> from hydra.types import RunMode
@@ -47,7 +47,7 @@ def main_hydra(
 
     """
     search_path = create_config_search_path(
-        compute_search_path_dir(None, "runner.cli", config_path)
+        compute_search_path_dir(None, "runner.app.cli", config_path)
     )
     if config_dir is not None:
         search_path.prepend(
