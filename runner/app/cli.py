@@ -7,7 +7,6 @@ non-zero when any job failed.
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,7 +25,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
-from ..config.errors import ConfigError
+from ..config.errors import ConfigError, wants_traceback
 from ..config.schema import register, unknown_key
 from ..config.sources import (
     MAIN,
@@ -266,7 +265,7 @@ def _one_line_errors() -> Iterator[None]:
         try:
             return func()
         except Exception as err:
-            if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            if wants_traceback():
                 raise
             print(f"error: {error_line(err)}", file=sys.stderr)
             sys.exit(1)
@@ -298,7 +297,7 @@ def run_main(argv: list[str]) -> tuple[int, bool]:
         jobs.append(_task(cfg))
         return jobs[-1][0]
 
-    sweep.FAILED.clear()  # failures of this call only
+    gathered: list[int] = []  # the sweeps' failures, of this call only
     argv = with_shipped_searchpath(argv)  # the shipped examples stay searched
     error = (check_sizes(user_dirs(argv)) or check_experiments(argv)
              or check_output_dir(argv))  # fmt: skip
@@ -311,18 +310,20 @@ def run_main(argv: list[str]) -> tuple[int, bool]:
         print(f"error: {err}", file=sys.stderr)
         return 2, False
     except Exception as err:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        if wants_traceback():
             raise
         print(f"error: {error_line(err)}", file=sys.stderr)
         return 1, False
     saved = sys.argv
     sys.argv = [saved[0] if saved else "runner", *argv]  # what @hydra.main reads
+    token = sweep.GATHERED.set(gathered)
     try:
         with _one_line_errors():
             entry()
     finally:
         sys.argv = saved
-    status = 1 if any(s for s, _ in jobs) or any(sweep.FAILED) else 0
+        sweep.GATHERED.reset(token)
+    status = 1 if any(s for s, _ in jobs) or any(gathered) else 0
     single = len(jobs) == 1 and jobs[0][1] == RunMode.RUN
     return status, single
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import platform
 import sys
 import time
@@ -30,20 +29,23 @@ from ..compute.nonfinite import describe_nonfinite, raise_on_nonfinite
 from ..compute.rows import result_columns
 from ..config.build import allowed_prefixes, build_inputs, build_model
 from ..config.compile_cache import use_compile_cache
-from ..config.errors import CheckError, ConfigError, RunnerError
+from ..config.errors import CheckError, ConfigError, RunnerError, wants_traceback
 from ..config.schema import SweepConfig
 from ..config.spec import DiffSpec, Spec, is_swept, to_spec
 from ..results.outdirs import (
+    PLOT,
     RUN_OUTPUTS,
+    SUMMARY,
+    SWEEP_PLOT,
     check_kind,
     check_links,
     discard,
     foreign_files,
     recorded,
 )
-from ..results.record import read_run, write_run
+from ..results.record import RUN_RECORD, read_run, write_run
 from ..results.summary import console_for, print_summary, save_summary
-from ..results.tables import write_tables
+from ..results.tables import table_file, write_tables
 
 __all__ = ["execute", "run_job", "to_plain", "versions"]
 
@@ -171,7 +173,7 @@ def _complete(
         record.get("status") == "ok"
         and record.get("config_hash") == config_hash
         and record.get("sweep_id") == sweep_id
-        and all((output_dir / f"results.{f}").is_file() for f in formats)
+        and all((output_dir / table_file(f)).is_file() for f in formats)
     )
 
 
@@ -186,9 +188,9 @@ def _plot(
     try:
         from ..results.plots import plot_results  # matplotlib is loaded only to plot
 
-        plot_results(results, output_dir / "results.png", title=title, kind=kind)
+        plot_results(results, output_dir / PLOT, title=title, kind=kind)
     except Exception as err:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        if wants_traceback():
             raise
         record["plot_error"] = " ".join(f"{type(err).__name__}: {err}".split())
         print(f"warning: output.plots: {record['plot_error']}", file=sys.stderr)
@@ -279,7 +281,7 @@ def run_job(
         results, table = _compute_and_write(spec, output_dir, title, record)
         record.update(status="ok", rows=len(table["value"]))
         record["written"] = [n for n in will if (output_dir / n).exists()
-                             or n == "summary.txt"]  # fmt: skip  # written below
+                             or n == SUMMARY]  # fmt: skip  # written below
         record["seconds"] = round(time.perf_counter() - start, 3)
         write_run(output_dir, record)
     except BaseException as err:  # sys.exit, CancelledError, a library's own
@@ -295,7 +297,7 @@ def run_job(
                              f"rows in {record['seconds']} s")  # fmt: skip
             for group, path in (config_files or {}).items():
                 target.print(f"{group}: {path}", highlight=False)
-            target.print(f"results: {output_dir / 'results.csv'}")
+            target.print(f"results: {output_dir / table_file('csv')}")
         save_summary(saved.export_text(), output_dir)
     return 0
 
@@ -340,11 +342,11 @@ def _compute_and_write(
 def _outputs(spec: Spec) -> list[str]:
     """The files of its directory a job of ``spec`` may write."""
     output = spec.output
-    names = [f"results.{fmt}" for fmt in output.formats]
+    names = [table_file(fmt) for fmt in output.formats]
     if output.plots:
-        names.append("sweep.png" if is_swept(spec) else "results.png")
+        names.append(SWEEP_PLOT if is_swept(spec) else PLOT)
     if output.summary:
-        names.append("summary.txt")
+        names.append(SUMMARY)
     return names
 
 
@@ -356,7 +358,7 @@ def _claim(
     prior: dict[str, Any] | None = None
     unreadable = None
     try:
-        if (output_dir / "run.json").exists():
+        if (output_dir / RUN_RECORD).exists():
             prior = dict(read_run(output_dir))
     except (OSError, ValueError) as err:
         unreadable = (f"hydra.run.dir: {output_dir / 'run.json'} cannot be read "
@@ -390,7 +392,7 @@ def _fail(
     except OSError as write_err:  # e.g. the disk is still full: shows as incomplete
         message += (f" (run.json could not record it: {write_err.strerror}; the "
                     f"job shows as incomplete)")  # fmt: skip
-    if os.environ.get("HYDRA_FULL_ERROR") == "1" or isinstance(err, KeyboardInterrupt):
+    if wants_traceback() or isinstance(err, KeyboardInterrupt):
         raise err  # Ctrl-C stops the sweep too, once the job's record says so
     where = "" if isinstance(err, RunnerError) else f"{type(err).__name__}: "
     print(f"error: {where}{message}", file=sys.stderr)

@@ -266,6 +266,7 @@ def experiment_table(
 
     from ..config.errors import ALLOW_HINT
     from ..results.record import read_run
+    from ..results.tables import table_file
     from .job import run_job, to_plain
 
     plain = to_plain(cfg)
@@ -287,7 +288,7 @@ def experiment_table(
             raise RegressionFailure(
                 f"experiment {name!r} failed: {record.get('error', 'unknown error')}"
             )
-        return pd.read_parquet(Path(tmp) / "results.parquet")
+        return pd.read_parquet(Path(tmp) / table_file("parquet"))
 
 
 def write_golden(frame: pd.DataFrame, path: Path) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import sys
 import time
 import uuid
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from ..config.errors import ConfigError, RunnerError
 from ..results.gather import aggregate
 from ..results.outdirs import (
     SWEEP_OUTPUTS,
+    SWEEP_PLOT,
     check_kind,
     check_links,
     discard,
@@ -37,7 +39,7 @@ from ..results.outdirs import (
     recorded,
 )
 from ..results.record import RUN_RECORD, SWEEP_RECORD, read_sweep, sweep_id, write_sweep
-from ..results.tables import write_tables
+from ..results.tables import table_file, write_tables
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,9 +54,16 @@ __all__ = [
     "write_aggregate",
 ]
 
-#: Failed or incomplete jobs counted by the aggregations of this ``main()`` call
-#: (``runner.app.cli.main`` empties it when it starts).
-FAILED: list[int] = []
+#: The number of failed or incomplete jobs of each sweep gathered during one
+#: ``runner`` command: :func:`runner.app.cli.run_main` gives each call a list of
+#: its own (and the callback, run by Hydra in that call, appends to it).
+GATHERED: ContextVar[list[int] | None] = ContextVar("GATHERED", default=None)
+
+
+def _count(bad: int) -> None:
+    found = GATHERED.get()
+    if found is not None:
+        found.append(bad)
 
 
 def start_sweep(sweep_dir: Path, points: list[str], resume: bool = False) -> str:
@@ -192,7 +201,7 @@ def draw_sweep(sweep_dir: Path, frame: pd.DataFrame) -> None:
 
     keys = swept_names(frame.columns)
     try:
-        plot_sweep(frame, keys, sweep_dir / "sweep.png")
+        plot_sweep(frame, keys, sweep_dir / SWEEP_PLOT)
     except Exception as err:
         message = " ".join(str(err).split())
         print(f"warning: sweep plot: {type(err).__name__}: {message}", file=sys.stderr)
@@ -245,11 +254,11 @@ class AggregateSweep(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         gathered = _gather(sweep_dir)
         if gathered is None:
-            FAILED.append(1)
+            _count(1)
             return
         jobs, bad = gathered
-        FAILED.append(bad)
-        print(f"sweep: {jobs} job(s), {bad} failed -> {sweep_dir / 'results.csv'}")
+        _count(bad)
+        print(f"sweep: {jobs} job(s), {bad} failed -> {sweep_dir / table_file('csv')}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 import runner.core as bm
-from runner.core._autograd import per_position  # the core's entry point by position
+from runner.core.internal import per_position  # the core's hook by position
 
 from ..config.errors import ConfigError, ModelError, RunnerError
 from ..config.schema import Kind
@@ -60,7 +60,7 @@ class Plan:
         argnums: the differentiated argument positions, as given to the core.
         derivative: the ``runner.core`` transform, returning its gradients per
             differentiated position (in :attr:`positions` order), its value and
-            its aux (``runner.core._autograd.per_position``).
+            its aux (``runner.core.internal.per_position``).
         names: the table names of the differentiated Arrays (``grad_vars``).
         variables: those Arrays, in the order of ``names``.
     """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextvars import ContextVar
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "ModelError",
     "RunnerError",
     "how_to_allow",
+    "wants_traceback",
 ]
 
 # How the interface in use allows a package's targets; the pytest plugin sets its
@@ -95,3 +97,15 @@ class ModelError(RunnerError):
     def __init__(self, message: str, key: str = "model") -> None:
         super().__init__(f"{key}: {message}")
         self.key = key
+
+
+def wants_traceback() -> bool:
+    """Whether ``HYDRA_FULL_ERROR=1`` asks for the traceback of an error instead
+    of its one line (Hydra's own switch, so one setting serves both).
+
+    Example:
+        >>> os.environ.pop("HYDRA_FULL_ERROR", None) and None
+        >>> wants_traceback()
+        False
+    """
+    return os.environ.get("HYDRA_FULL_ERROR") == "1"

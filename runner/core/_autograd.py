@@ -263,7 +263,7 @@ class _PerPosition:
 def per_position(transform: Any) -> _PerPosition:
     """``transform`` (made by :func:`grad`, :func:`jacobian`, ...) returning its
     gradients per differentiated position, its value and its aux (see
-    :class:`_PerPosition`); private to the package and its app layer.
+    :class:`_PerPosition`); public as :mod:`runner.core.internal`.
 
     Example:
         >>> f = per_position(jacrev(lambda x, y: x * y, argnums=(0, 1)))

@@ -20,6 +20,7 @@ from ..compute.rows import COLUMNS, swept_columns, swept_names
 from ..config.errors import RunnerError
 from .loader import read_table
 from .record import RUN_RECORD, read_run, sweep_id
+from .tables import table_file
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -154,7 +155,7 @@ def _read_results(job_dir: Path) -> pd.DataFrame:
     columns and types of :data:`COLUMNS`; :class:`_Damaged` when it cannot be."""
     from pandas.api.types import is_integer_dtype, is_numeric_dtype
 
-    found = [job_dir / f"results.{f}" for f in ("parquet", "csv")]
+    found = [job_dir / table_file(f) for f in ("parquet", "csv")]
     path = next((p for p in found if p.is_file()), None)
     if path is None:
         raise _damaged(job_dir, f"{RUN_RECORD} says ok, but the job holds no "

@@ -20,7 +20,7 @@ import numpy as np
 from ..compute.rows import swept_names
 from ..config.errors import RunnerError
 from .record import RUN_RECORD, read_run
-from .tables import TEXT_COLUMNS
+from .tables import TEXT_COLUMNS, table_file
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -232,7 +232,7 @@ def load(path: str | Path) -> Results:
     """
     path = Path(path)
     if path.is_dir():
-        found = [path / f"results.{f}" for f in ("parquet", "csv")]
+        found = [path / table_file(f) for f in ("parquet", "csv")]
         table = next((p for p in found if p.is_file()), None)
         if table is None:
             raise RunnerError(

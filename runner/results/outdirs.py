@@ -22,8 +22,16 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..config.schema import FORMATS
+from .record import RUN_RECORD, SWEEP_RECORD
+from .tables import table_file
+
 __all__ = [
+    "PLOT",
     "RUN_OUTPUTS",
+    "SUMMARY",
+    "SWEEP_PLOT",
+    "TABLE_FILES",
     "SWEEP_OUTPUTS",
     "check_kind",
     "check_links",
@@ -32,10 +40,11 @@ __all__ = [
     "recorded",
 ]
 
-RUN_OUTPUTS = ("results.csv", "results.parquet", "results.png", "sweep.png",
-               "summary.txt")  # fmt: skip
-SWEEP_OUTPUTS = ("results.csv", "results.parquet", "sweep.png")
-_RUN, _SWEEP = "run.json", "sweep.json"
+PLOT, SWEEP_PLOT, SUMMARY = "results.png", "sweep.png", "summary.txt"
+TABLE_FILES = tuple(table_file(fmt) for fmt in FORMATS)
+RUN_OUTPUTS = (*TABLE_FILES, PLOT, SWEEP_PLOT, SUMMARY)  # what a run may write
+SWEEP_OUTPUTS = (*TABLE_FILES, SWEEP_PLOT)  # what gathering a sweep may write
+_RUN, _SWEEP = RUN_RECORD, SWEEP_RECORD
 _MAX_ENTRIES = 200_000  # a directory is read this far for links
 
 

@@ -15,6 +15,7 @@ from ..compute.experiment import Result
 from ..compute.nonfinite import describe_nonfinite
 from ..compute.rows import value_text
 from ..compute.stability import FIXED_POINT_TOL, is_fixed_point
+from .outdirs import SUMMARY
 
 __all__ = ["console_for", "print_summary", "save_summary", "stability_lines"]
 
@@ -160,7 +161,7 @@ def save_summary(text: str, output_dir: Path) -> Path | None:
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
             handler.handle(record)
-    path = Path(output_dir) / "summary.txt"
+    path = Path(output_dir) / SUMMARY
     try:
         atomic_write(path, lambda tmp: tmp.write_text(text))
     except OSError as err:

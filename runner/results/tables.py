@@ -18,8 +18,21 @@ import numpy as np
 from ..compute.rows import round_significant
 from ..config.schema import FORMATS
 
-__all__ = ["SCHEMA_VERSION", "TEXT_COLUMNS", "atomic_write", "write_json",
-           "write_tables"]  # fmt: skip
+__all__ = ["SCHEMA_VERSION", "TABLE_STEM", "TEXT_COLUMNS", "atomic_write",
+           "table_file", "write_json", "write_tables"]  # fmt: skip
+
+TABLE_STEM = "results"  # results.csv, results.parquet
+
+
+def table_file(fmt: str, stem: str = TABLE_STEM) -> str:
+    """The file name of the table in format ``fmt``.
+
+    Example:
+        >>> table_file("csv"), table_file("parquet")
+        ('results.csv', 'results.parquet')
+    """
+    return f"{stem}.{fmt}"
+
 
 #: Version of the table schema (recorded in ``run.json`` and ``sweep.json``).
 #: 2: ``shape`` and an integer ``index``; swept vectors one column per element.
@@ -132,7 +145,7 @@ def write_tables(
     directory: Path,
     formats: Sequence[str] = FORMATS,
     precision: int | None = None,
-    stem: str = "results",
+    stem: str = TABLE_STEM,
 ) -> list[Path]:
     """Write ``columns`` (name -> values, or a DataFrame) as CSV and/or Parquet.
 
@@ -167,7 +180,7 @@ def write_tables(
     }
     written = []
     for fmt in formats:
-        path = Path(directory) / f"{stem}.{fmt}"
+        path = Path(directory) / table_file(fmt, stem)
         atomic_write(path, writers[fmt])
         written.append(path)
     return written

@@ -334,7 +334,7 @@ def test_grad_of_grad_is_the_second_derivative():
 def test_per_position_gives_jax_gradients_of_each_position(kind):
     """``per_position`` returns one entry per position: ``V``'s container, then each
     argument, each equal to JAX's derivative of the twin by that position alone."""
-    from runner.core._autograd import per_position
+    from runner.core.internal import per_position
 
     scalar = kind in SCALAR_KINDS
     model = Model(scalar=scalar, has_aux=True)

@@ -102,7 +102,10 @@ def test_exit_status_counts_only_this_calls_jobs(tmp_path, monkeypatch):
     import runner.app.cli
     import runner.app.sweep
 
-    runner.app.sweep.FAILED.append(1)  # left by an earlier call in this process
+    token = runner.app.sweep.GATHERED.set([1])  # an earlier call's, in this process
     argv = ["runner", "+exp=grad", f"hydra.run.dir={tmp_path}", "output.plots=false"]
     monkeypatch.setattr(sys, "argv", argv)
-    assert runner.app.cli.main() == 0
+    try:
+        assert runner.app.cli.main() == 0
+    finally:
+        runner.app.sweep.GATHERED.reset(token)

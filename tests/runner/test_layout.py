@@ -79,6 +79,8 @@ def test_a_stage_imports_only_the_stages_below_it(stage):
                     ("runner.core", "runner.inputs", "runner.models")
                 )
             assert allowed, f"{path.relative_to(ROOT)} imports {name}"
+            private = name.startswith("runner.core._")  # the core's hooks are public
+            assert not private, f"{path.relative_to(ROOT)} imports {name}"
 
 
 def test_the_layering_check_sees_lazy_and_relative_imports(tmp_path):

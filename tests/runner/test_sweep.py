@@ -145,12 +145,15 @@ def test_an_unreadable_job_is_a_failed_row_and_fails_the_sweep(tmp_path, capsys)
     assert table["status"].tolist() == ["failed", "ok"]
     error = table["error"][0]
     assert str(tmp_path / "0") in error and "resume=true" in error
-    runner.app.sweep.FAILED.clear()
-    cfg = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
-    AggregateSweep().on_multirun_end(cfg)
-    assert runner.app.sweep.FAILED == [1]
+    gathered: list[int] = []
+    token = runner.app.sweep.GATHERED.set(gathered)
+    try:
+        cfg = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+        AggregateSweep().on_multirun_end(cfg)
+    finally:
+        runner.app.sweep.GATHERED.reset(token)
+    assert gathered == [1]
     assert "2 job(s), 1 failed" in capsys.readouterr().out
-    runner.app.sweep.FAILED.clear()
 
 
 def test_unreadable_overrides_fail_their_job_only(tmp_path):
