@@ -1,8 +1,10 @@
 """One job: a composed config in, tables and a ``run.json`` record out.
 
-The config is turned into plain Python containers before anything else, so nothing
-below this module sees Hydra or OmegaConf. A job that fails records why in
-``run.json`` (status, error type, message) and writes no results table.
+The config is turned into plain Python containers before anything else, and
+validated once into a :class:`runner.config.spec.Spec` (the schema uses OmegaConf to
+check types); the stages below see the spec, never a ``DictConfig``, and never
+Hydra. A job that fails records why in ``run.json`` (status, error type, message)
+and writes no results table.
 """
 
 from __future__ import annotations

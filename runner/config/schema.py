@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Optional
 
-from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
@@ -202,9 +201,12 @@ def register() -> None:
 
     Example:
         >>> register()
+        >>> from hydra.core.config_store import ConfigStore
         >>> "experiment_schema.yaml" in ConfigStore.instance().list("/")
         True
     """
+    from hydra.core.config_store import ConfigStore  # Hydra only when composing
+
     ConfigStore.instance().store(name="experiment_schema", node=ExperimentConfig)
 
 

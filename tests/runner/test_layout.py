@@ -11,6 +11,8 @@ no cycle.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,3 +119,14 @@ def test_top_level_imports_form_no_cycle():
 
     for node in sorted(graph):
         visit(node, [])
+
+
+def test_the_stages_below_the_app_do_not_load_hydra():
+    # Hydra runs the command line; what computes and writes results needs none of
+    # it (the schema's validation uses OmegaConf, Hydra's config library).
+    code = ("import sys, runner.compute.experiment, runner.results.tables, "
+            "runner.results.loader; print(sorted(m for m in ('hydra', 'pandas') "
+            "if m in sys.modules))")  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert proc.stdout.strip() == "[]", proc.stderr
