@@ -8,15 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-import hydra
-import hydra._internal.utils as hydra_utils
 import yaml
-from hydra._internal.utils import get_args_parser
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Glob, Override
@@ -26,6 +20,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
 from ..config.errors import ConfigError, wants_traceback
+from ..config.hydra_private import get_args_parser, run_app
 from ..config.schema import register, unknown_key
 from ..config.sources import (
     MAIN,
@@ -251,31 +246,11 @@ def error_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {' '.join(text.split())}"
 
 
-@contextmanager
-def _one_line_errors() -> Iterator[None]:
-    """Make Hydra report an error as one line (:func:`error_line`), exit status 1.
-
-    Hydra has no public hook for how ``@hydra.main`` reports an error: it calls
-    ``hydra._internal.utils.run_and_report``, which prints a multi-line report.
-    This is the one place that replaces it, for the duration of one call;
-    ``tests/runner/test_cli_hydra.py`` fails if Hydra stops calling it.
-    """
-
-    def report(func: Callable[[], Any]) -> Any:
-        try:
-            return func()
-        except Exception as err:
-            if wants_traceback():
-                raise
-            print(f"error: {error_line(err)}", file=sys.stderr)
-            sys.exit(1)
-
-    original = hydra_utils.run_and_report
-    hydra_utils.run_and_report = report
-    try:
-        yield
-    finally:
-        hydra_utils.run_and_report = original
+def _report(err: Exception) -> None:
+    """Hydra's errors as one line (:func:`error_line`), or raised for the traceback."""
+    if wants_traceback():
+        raise err
+    print(f"error: {error_line(err)}", file=sys.stderr)
 
 
 def run_main(argv: list[str]) -> tuple[int, bool]:
@@ -292,7 +267,6 @@ def run_main(argv: list[str]) -> tuple[int, bool]:
     """
     jobs: list[tuple[int, RunMode]] = []
 
-    @hydra.main(version_base="1.3", config_path=MAIN, config_name="config")
     def entry(cfg: DictConfig) -> int:
         jobs.append(_task(cfg))
         return jobs[-1][0]
@@ -314,14 +288,10 @@ def run_main(argv: list[str]) -> tuple[int, bool]:
             raise
         print(f"error: {error_line(err)}", file=sys.stderr)
         return 1, False
-    saved = sys.argv
-    sys.argv = [saved[0] if saved else "runner", *argv]  # what @hydra.main reads
     token = sweep.GATHERED.set(gathered)
     try:
-        with _one_line_errors():
-            entry()
+        run_app(entry, argv, MAIN, "config", _report)
     finally:
-        sys.argv = saved
         sweep.GATHERED.reset(token)
     status = 1 if any(s for s, _ in jobs) or any(gathered) else 0
     single = len(jobs) == 1 and jobs[0][1] == RunMode.RUN
