@@ -35,7 +35,7 @@ import numpy as np
 import runner.core as bm
 
 from ..config.errors import CheckError
-from ..config.schema import JACOBIAN_KINDS
+from ..config.schema import GRADIENT_KINDS, JACOBIAN_KINDS
 from .compiled import job_state
 from .labels import Result, arg_wrt
 
@@ -279,7 +279,7 @@ def _evaluate(problem: Problem, x64: bool) -> dict[tuple[str, str], np.ndarray]:
         raise _DrawsRandomNumbers
     pos, outs = f.positions, f.outputs
     expected: dict[tuple[str, str], np.ndarray] = {}
-    if problem.kind in ("grad", "vector_grad"):
+    if problem.kind in GRADIENT_KINDS:
         total = _first(_Summed(f), np.array([y0.sum()]))[0]
         for name, s, shape in zip(pos.names, pos.slices, pos.shapes):
             expected[(name, "")] = total[s].reshape(shape)

@@ -26,7 +26,9 @@ __all__ = [
     "FORMATS",
     "DiffConfig",
     "ExperimentConfig",
+    "GRADIENT_KINDS",
     "JACOBIAN_KINDS",
+    "SECOND_ORDER_KINDS",
     "Kind",
     "Mode",
     "OutputConfig",
@@ -72,6 +74,10 @@ class Mode(str, Enum):
 
 #: The kinds whose result is a Jacobian (one block per output leaf and position).
 JACOBIAN_KINDS = (Kind.jacobian, Kind.jacrev, Kind.jacfwd)
+#: The kinds whose result has the shape of what was differentiated (a gradient).
+GRADIENT_KINDS = (Kind.grad, Kind.vector_grad)
+#: The kinds whose result is a matrix of second derivatives per pair of positions.
+SECOND_ORDER_KINDS = (Kind.hessian,)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..config.schema import GRADIENT_KINDS, SECOND_ORDER_KINDS
 from .tables import atomic_write
 
 if TYPE_CHECKING:
@@ -33,8 +34,6 @@ ANNOTATE = 12
 #: At most this many elements (lines) per panel of a sweep picture.
 MAX_LINES = 20
 
-_SECOND_ORDER = ("hessian",)
-_FIRST_ORDER_VECTOR = ("grad", "vector_grad")
 
 
 def plot_results(
@@ -244,10 +243,10 @@ def _heatmap(
             color = "white" if np.isfinite(v) and abs(v) > 0.6 * top else "black"
             ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=8,
                     color=color)  # fmt: skip
-    if kind in _SECOND_ORDER:
+    if kind in SECOND_ORDER_KINDS:
         first, _, second = wrt.partition(",")
         ylabel, xlabel = f"input index ({first})", f"input index ({second or first})"
-    elif kind in _FIRST_ORDER_VECTOR:
+    elif kind in GRADIENT_KINDS:
         ylabel, xlabel = "row", "column"
     else:
         ylabel, xlabel = "output index", "input index"
