@@ -70,6 +70,7 @@ def to_spec(plain: dict[str, Any]) -> Spec:
     """
     spec = validated(plain)
     _check_diff(spec.diff)
+    _mark_checked(spec.diff)  # compute() takes it as it is: validated once
     _check_seed(spec.seed)
     _check_output(spec.output)
     if is_swept(spec):
@@ -99,10 +100,25 @@ def check_diff(diff: DiffSpec | dict[str, Any]) -> DiffSpec:
         runner.config.errors.ConfigError: diff.kind: expected one of grad, vector_gr...
     """
     if isinstance(diff, DiffConfig):
+        if getattr(diff, _CHECKED, None) == _values(diff):
+            return diff  # validated already, and unchanged since
         diff = {f.name: getattr(diff, f.name) for f in dataclasses.fields(diff)}
     checked = validated_diff(diff)
     _check_diff(checked)
-    return checked
+    return _mark_checked(checked)
+
+
+_CHECKED = "_runner_checked_values"
+
+
+def _values(diff: DiffSpec) -> tuple[Any, ...]:
+    return tuple(repr(getattr(diff, f.name)) for f in dataclasses.fields(diff))
+
+
+def _mark_checked(diff: DiffSpec) -> DiffSpec:
+    """Remember that ``diff`` was validated, with the values it had then."""
+    object.__setattr__(diff, _CHECKED, _values(diff))
+    return diff
 
 
 def fixed_point_argnum(diff: DiffSpec) -> int:

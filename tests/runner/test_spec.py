@@ -100,3 +100,20 @@ def test_check_diff_errs_as_to_spec_does(diff):
     with pytest.raises(ConfigError) as whole:
         to_spec({"diff": diff})
     assert str(alone.value) == str(whole.value)
+
+
+def test_a_spec_is_validated_once_and_again_when_changed(monkeypatch):
+    from runner.config import spec as spec_module
+
+    spec = spec_module.to_spec({"model": {"_target_": "runner.models.tutorial.linear"},
+                                "inputs": [2.0, 1.0]})  # fmt: skip
+    calls = []
+    original = spec_module.validated_diff
+    monkeypatch.setattr(spec_module, "validated_diff",
+                        lambda d: calls.append(d) or original(d))  # fmt: skip
+    assert spec_module.check_diff(spec.diff) is spec.diff  # to_spec validated it
+    assert calls == []
+    spec.diff.kind = "grda"  # changed since: validated again, and refused
+    with pytest.raises(ConfigError, match="diff.kind: expected one of"):
+        spec_module.check_diff(spec.diff)
+    assert len(calls) == 1
