@@ -22,8 +22,9 @@ joblib would run in this very process) each job runs alone in a worker.
 Hydra instantiates launchers only from its ``hydra_plugins`` package, which
 editable installs cannot extend, so rather than registering another plugin,
 :func:`install` puts :func:`launch` (or :func:`launch_ray`) in place of the
-function the launcher calls, in this process, when a multirun starts (the
-:class:`ContainDeadWorkers` callback of ``configs/main/config.yaml``).
+function the launcher calls, in this process, for the duration of a multirun (the
+:class:`ContainDeadWorkers` callback of ``configs/main/config.yaml``), and puts the
+plugin's own back when it ends.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from importlib import import_module
 from pathlib import Path
@@ -56,37 +57,55 @@ _PATCHED = {
 }
 
 
-def install(target: str = _JOBLIB) -> bool:
-    """Make Hydra's joblib (or Ray) launcher contain dead workers.
+def install(target: str = _JOBLIB) -> Callable[[], None] | None:
+    """Make Hydra's joblib (or Ray) launcher contain dead workers, until undone.
 
     Args:
         target: the launcher's ``_target_`` (joblib's or Ray's).
 
     Returns:
-        Whether that launcher is installed (``pip install -e ".[joblib]"`` or
-        ``".[ray]"``).
+        A function that puts the launcher's own ``launch`` back, or None when that
+        launcher is not installed (``pip install -e ".[joblib]"`` or ``".[ray]"``).
 
     Example:
-        >>> install() in (True, False), install(_RAY) in (True, False)
-        (True, True)
+        >>> from hydra_plugins.hydra_joblib_launcher import _core
+        >>> own = _core.launch
+        >>> undo = install()
+        >>> _core.launch is launch, undo() is None, _core.launch is own
+        (True, True, True)
     """
     module, ours = _PATCHED[target]
     try:
         core = import_module(module)
     except ImportError:
-        return False
+        return None
+    original = core.launch
     core.launch = globals()[ours]  # what the launcher's launch() calls
-    return True
+
+    def undo() -> None:
+        core.launch = original
+
+    return undo
 
 
 class ContainDeadWorkers(Callback):
-    """Hydra callback: when a multirun starts with the joblib launcher, install
-    :func:`launch` (importing joblib only then keeps other runs quick)."""
+    """Hydra callback: while a multirun with the joblib (or Ray) launcher runs,
+    its launcher calls :func:`launch` (or :func:`launch_ray`); importing the
+    launcher only then keeps other runs quick, and its own ``launch`` is back
+    when the multirun ends."""
+
+    def __init__(self) -> None:
+        self._undo: Callable[[], None] | None = None
 
     def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
         target = OmegaConf.select(config, "hydra.launcher._target_")
         if target in _PATCHED:
-            install(target)
+            self._undo = install(target)
+
+    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        if self._undo is not None:
+            self._undo()
+            self._undo = None
 
 
 def _prepare(launcher: Any) -> Path:

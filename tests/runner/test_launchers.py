@@ -74,3 +74,18 @@ def test_a_dead_job_is_recorded_afresh_over_an_earlier_sweeps_record(tmp_path):
     assert _failed_record(tmp_path, "new") == {"sweep_id": "new"}
     write_run(tmp_path, {"sweep_id": "new", "status": "running"})
     assert _failed_record(tmp_path, "new")["status"] == "running"
+
+
+def test_the_launch_patch_lasts_one_multirun():
+    from hydra_plugins.hydra_joblib_launcher import _core
+    from omegaconf import OmegaConf
+
+    from runner.app.launcher import _JOBLIB, ContainDeadWorkers, launch
+
+    own = _core.launch
+    callback = ContainDeadWorkers()
+    config = OmegaConf.create({"hydra": {"launcher": {"_target_": _JOBLIB}}})
+    callback.on_multirun_start(config)
+    assert _core.launch is launch
+    callback.on_multirun_end(config)
+    assert _core.launch is own
