@@ -35,7 +35,6 @@ ANNOTATE = 12
 MAX_LINES = 20
 
 
-
 def plot_results(
     results: Sequence[Result],
     path: Path,
