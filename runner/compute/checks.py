@@ -37,6 +37,7 @@ import runner.core as bm
 from ..config.errors import CheckError
 from ..config.schema import GRADIENT_KINDS, JACOBIAN_KINDS
 from .compiled import job_state
+from .differences import Layout, first_derivatives, second_derivatives
 from .labels import Result, arg_wrt
 
 if TYPE_CHECKING:
@@ -137,26 +138,6 @@ def snapshot(model: Any) -> list[tuple[bm.Array, Any]]:
     return [(array, array.value) for array in job_state(model)]
 
 
-# -- finite differences ------------------------------------------------------------
-@dataclass
-class _Layout:
-    """Where each named array sits in a flat vector."""
-
-    names: list[str] = field(default_factory=list)
-    slices: list[slice] = field(default_factory=list)
-    shapes: list[tuple[int, ...]] = field(default_factory=list)
-
-    def add(self, name: str, shape: tuple[int, ...]) -> None:
-        start = self.slices[-1].stop if self.slices else 0
-        self.names.append(name)
-        self.slices.append(slice(start, start + int(np.prod(shape, dtype=int))))
-        self.shapes.append(tuple(shape))
-
-    @property
-    def size(self) -> int:
-        return self.slices[-1].stop if self.slices else 0
-
-
 class _Function:
     """The checked function of the flat vector of differentiated values."""
 
@@ -165,7 +146,7 @@ class _Function:
         self.x64 = x64
         self.jitted = bm.jit(problem.target)
         self.args = [self._cast(x) for x in problem.inputs]
-        self.positions = _Layout()
+        self.positions = Layout()
         base = []
         for name, array in zip(problem.names, problem.variables):
             value = dict((id(a), v) for a, v in problem.state).get(id(array))
@@ -177,7 +158,7 @@ class _Function:
             self.positions.add(arg_wrt(i), value.shape)
             base.append(np.asarray(value, np.float64).ravel())
         self.z0 = np.concatenate(base) if base else np.zeros(0)
-        self.outputs = _Layout()
+        self.outputs = Layout()
         self.eps = np.finfo(np.float32).eps
         self.calls = 0
 
@@ -224,51 +205,6 @@ class _Function:
         return np.concatenate(flat) if flat else np.zeros(0)
 
 
-def _steps(z: np.ndarray, power: float, eps: float) -> np.ndarray:
-    h = eps**power * np.maximum(1.0, np.abs(z))
-    return (z + h) - z  # exactly representable steps
-
-
-def _first(f: _Function, y0: np.ndarray) -> np.ndarray:
-    """``d y / d z`` of shape ``(len(y), len(z))`` by central differences."""
-    z0 = f.z0
-    steps = _steps(z0, 1 / 3, f.eps)
-    out = np.empty((y0.size, z0.size))
-    for k, h in enumerate(steps):
-        e = np.zeros_like(z0)
-        e[k] = h
-        out[:, k] = (f(z0 + e) - f(z0 - e)) / (2 * h)
-    return out
-
-
-def _second(f: _Function, y0: np.ndarray) -> np.ndarray:
-    """``d2 y / dz dz`` of shape ``(len(y), len(z), len(z))`` by central differences."""
-    z0 = f.z0
-    n = z0.size
-    steps = _steps(z0, 1 / 4, f.eps)
-    out = np.empty((y0.size, n, n))
-
-    def at(*moves: tuple[int, float]) -> np.ndarray:
-        z = z0.copy()
-        for k, h in moves:
-            z[k] += h
-        return f(z)
-
-    for j in range(n):
-        hj = steps[j]
-        out[:, j, j] = (at((j, hj)) - 2 * y0 + at((j, -hj))) / hj**2
-        for k in range(j + 1, n):
-            hk = steps[k]
-            block = (
-                at((j, hj), (k, hk))
-                - at((j, hj), (k, -hk))
-                - at((j, -hj), (k, hk))
-                + at((j, -hj), (k, -hk))
-            ) / (4 * hj * hk)
-            out[:, j, k] = out[:, k, j] = block
-    return out
-
-
 def _evaluate(problem: Problem, x64: bool) -> dict[tuple[str, str], np.ndarray]:
     f = _Function(problem, x64)
     y0 = f(f.z0)
@@ -280,16 +216,16 @@ def _evaluate(problem: Problem, x64: bool) -> dict[tuple[str, str], np.ndarray]:
     pos, outs = f.positions, f.outputs
     expected: dict[tuple[str, str], np.ndarray] = {}
     if problem.kind in GRADIENT_KINDS:
-        total = _first(_Summed(f), np.array([y0.sum()]))[0]
+        total = first_derivatives(_Summed(f), np.array([y0.sum()]))[0]
         for name, s, shape in zip(pos.names, pos.slices, pos.shapes):
             expected[(name, "")] = total[s].reshape(shape)
     elif problem.kind in JACOBIAN_KINDS:
-        d = _first(f, y0)
+        d = first_derivatives(f, y0)
         for name, s, shape in zip(pos.names, pos.slices, pos.shapes):
             for out, o, oshape in zip(outs.names, outs.slices, outs.shapes):
                 expected[(name, out)] = d[o, s].reshape(oshape + shape)
     else:
-        h = _second(f, y0)
+        h = second_derivatives(f, y0)
         for a, sa, shape_a in zip(pos.names, pos.slices, pos.shapes):
             for b, sb, shape_b in zip(pos.names, pos.slices, pos.shapes):
                 for out, o, oshape in zip(outs.names, outs.slices, outs.shapes):
