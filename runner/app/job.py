@@ -244,19 +244,7 @@ def run_job(
         spec, invalid = to_spec({}), err  # recorded below as the job's failure
     output = spec.output
     output_dir = Path(output_dir)
-    hashed = {k: v for k, v in plain.items() if k != "resume"}  # same result either way
-    encoded = json.dumps(hashed, sort_keys=True, default=str).encode()
-    record: dict[str, Any] = {
-        "status": "running",
-        "experiment": title,
-        "config_hash": hashlib.sha256(encoded).hexdigest(),
-        "versions": dict(versions()),
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-    }
-    if sweep_id is not None:
-        record["sweep_id"] = sweep_id
-    if config_files:
-        record["config_files"] = dict(config_files)
+    record = _new_record(plain, title, sweep_id, config_files)
     ours, will, problem = _claim(output_dir, spec, single=sweep_id is None)
     if problem:  # nothing of the directory is touched
         print(f"error: {problem}", file=sys.stderr)
@@ -289,19 +277,56 @@ def run_job(
     except BaseException as err:  # sys.exit, CancelledError, a library's own
         return _fail(err, output_dir, record, start)
     if output.summary:
-        saved = console_for(file=io.StringIO(), record=True)
-        for target in (console or console_for(), saved):  # the screen, summary.txt
-            if results:
-                print_summary(title, results, target, spec.diff.fixed_point_tol)
-            else:
-                points = len(set(table["job"].tolist()))
-                target.print(f"{title}: {points} point(s), {len(table['value'])} "
-                             f"rows in {record['seconds']} s")  # fmt: skip
-            for group, path in (config_files or {}).items():
-                target.print(f"{group}: {path}", highlight=False)
-            target.print(f"results: {output_dir / table_file('csv')}")
-        save_summary(saved.export_text(), output_dir)
+        _summarize(spec, title, results, table, record, output_dir, console)
     return 0
+
+
+def _new_record(
+    plain: dict[str, Any],
+    title: str,
+    sweep_id: str | None,
+    config_files: dict[str, str] | None,
+) -> dict[str, Any]:
+    """The ``run.json`` of a job that starts: ``running``, with what identifies it."""
+    hashed = {k: v for k, v in plain.items() if k != "resume"}  # same result either way
+    encoded = json.dumps(hashed, sort_keys=True, default=str).encode()
+    record: dict[str, Any] = {
+        "status": "running",
+        "experiment": title,
+        "config_hash": hashlib.sha256(encoded).hexdigest(),
+        "versions": dict(versions()),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+    }
+    if sweep_id is not None:
+        record["sweep_id"] = sweep_id
+    if config_files:
+        record["config_files"] = dict(config_files)
+    return record
+
+
+def _summarize(
+    spec: Spec,
+    title: str,
+    results: list[Result],
+    table: dict[str, Any],
+    record: dict[str, Any],
+    output_dir: Path,
+    console: Console | None,
+) -> None:
+    """Print the summary (to ``console``, default stdout) and keep it in
+    ``summary.txt`` and the job's log."""
+    saved = console_for(file=io.StringIO(), record=True)
+    for target in (console or console_for(), saved):  # the screen, summary.txt
+        if results:
+            print_summary(title, results, target, spec.diff.fixed_point_tol)
+        else:
+            points = len(set(table["job"].tolist()))
+            target.print(f"{title}: {points} point(s), {len(table['value'])} rows "
+                         f"in {record['seconds']} s")  # fmt: skip
+        for group, path in (record.get("config_files") or {}).items():
+            target.print(f"{group}: {path}", highlight=False)
+        target.print(f"results: {output_dir / table_file('csv')}")
+    save_summary(saved.export_text(), output_dir)
 
 
 def _compute_and_write(
