@@ -9,7 +9,13 @@ import sys
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")  # the runner computes on the CPU
 
-from runner.app.usage import complete, help_text, wants_completion, wants_help  # noqa: E402
+from runner.app.usage import (  # noqa: E402
+    complete,
+    help_text,
+    version_text,
+    wants_completion,
+    wants_help,
+)
 
 
 def run() -> None:
@@ -33,6 +39,9 @@ def run() -> None:
     argv = sys.argv[1:]
     if wants_help(argv):  # the runner's page; --hydra-help gives Hydra's
         sys.stdout.write(help_text(argv))
+        sys.exit(0)
+    if argv == ["--version"]:  # this package's version; Hydra's page has its own
+        sys.stdout.write(version_text())
         sys.exit(0)
     if wants_completion(argv):  # answered without importing JAX
         sys.exit(complete(argv))

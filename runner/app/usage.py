@@ -18,13 +18,14 @@ from typing import TextIO
 
 from ..config.sources import experiments, search_dirs, shipped_dir
 
-__all__ = ["complete", "help_text", "wants_completion", "wants_help"]
+__all__ = ["complete", "help_text", "version_text", "wants_completion", "wants_help"]
 
 _USAGE = """\
 usage: runner [--config-dir DIR] +exp=NAME [KEY=VALUE ...]       run one experiment
        runner -m [--config-dir DIR] +exp=NAME KEY=A,B [...]       sweep: a job per point
        runner +exp=NAME --cfg job                                 print the config only
        runner --hydra-help                                        Hydra's own options
+       runner --version                                           versions
 (python -m runner ... is the same command.)
 
 Examples:
@@ -55,6 +56,24 @@ def wants_help(argv: Sequence[str]) -> bool:
         (True, False)
     """
     return any(a in ("-h", "--help") for a in argv)
+
+
+def version_text() -> str:
+    """``runner --version``: this package's version, and Hydra's and JAX's.
+
+    Example:
+        >>> version_text().split()[0]
+        'autodiff-runner'
+    """
+    from importlib import metadata
+
+    found = []
+    for name in ("autodiff-runner", "hydra-core", "jax"):
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} (not installed)")
+    return f"{found[0]} ({', '.join(found[1:])})\n"
 
 
 def wants_completion(argv: Sequence[str]) -> bool:

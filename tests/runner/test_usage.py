@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from runner.app.usage import complete, help_text, wants_completion, wants_help
+from runner.app.usage import (
+    complete,
+    help_text,
+    version_text,
+    wants_completion,
+    wants_help,
+)
 
 from ..conftest import EXPERIMENTS, ROOT, runner_script
 
@@ -107,3 +113,11 @@ def test_redirected_output_never_wraps_a_path(tmp_path):
     assert proc.stdout.splitlines()[-1] == f"results: {run_dir / 'results.csv'}"
     saved = (run_dir / "summary.txt").read_text().splitlines()
     assert saved[-1] == f"results: {run_dir / 'results.csv'}"
+
+
+def test_version_names_the_runner_then_hydra_and_jax():
+    from importlib import metadata
+
+    text = version_text()
+    assert text.startswith(f"autodiff-runner {metadata.version('autodiff-runner')} (")
+    assert f"hydra-core {metadata.version('hydra-core')}" in text and "jax " in text
