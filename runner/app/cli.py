@@ -12,7 +12,6 @@ from pathlib import Path
 
 import yaml
 from hydra.core.hydra_config import HydraConfig
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Glob, Override
 from hydra.errors import MissingConfigException, OverrideParseException
 from hydra.types import RunMode
@@ -21,6 +20,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
 from ..config.errors import ConfigError, wants_traceback
 from ..config.hydra_private import get_args_parser, run_app
+from ..config.overrides import parse, value
 from ..config.schema import register, unknown_key
 from ..config.sources import (
     MAIN,
@@ -102,16 +102,15 @@ def check_output_dir(argv: list[str]) -> str | None:
         True
     """
     args = get_args_parser().parse_known_args(argv)[0]
-    sweep = bool(args.multirun) or "hydra.mode=MULTIRUN" in args.overrides
-    wanted = "hydra.sweep.dir" if sweep else "hydra.run.dir"
-    for override in reversed(args.overrides):
-        key, _, value = override.partition("=")
-        if key.lstrip("+") == wanted:
-            if "${" in value:
-                return None  # interpolated (a new dated directory, as a rule)
-            folder = Path(value.strip("'\"")).expanduser()
-            return check_kind(folder, sweep) or check_links(folder, sweep)
-    return None
+    try:
+        sweep = bool(args.multirun) or value(args.overrides, "hydra.mode") == "MULTIRUN"
+        wanted = value(args.overrides, "hydra.sweep.dir" if sweep else "hydra.run.dir")
+    except OverrideParseException:
+        return None  # Hydra reports the line
+    if not isinstance(wanted, str) or "${" in wanted:
+        return None  # the default, or interpolated: a new dated directory, as a rule
+    folder = Path(wanted).expanduser()
+    return check_kind(folder, sweep) or check_links(folder, sweep)
 
 
 def _choices(override: Override, options: list[str]) -> list[str]:
@@ -155,7 +154,7 @@ def check_experiments(argv: list[str]) -> str | None:
     """
     args = get_args_parser().parse_known_args(argv)[0]
     try:
-        parsed = OverridesParser.create().parse_overrides(args.overrides)
+        parsed = parse(args.overrides)
     except OverrideParseException:
         return None
     dirs = search_dirs(args.config_dir, cli_searchpath(args.overrides))

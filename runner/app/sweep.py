@@ -28,6 +28,7 @@ from omegaconf import OmegaConf
 
 from ..compute.rows import swept_names
 from ..config.errors import ConfigError, RunnerError
+from ..config.overrides import parse
 from ..results.gather import aggregate
 from ..results.outdirs import (
     SWEEP_OUTPUTS,
@@ -210,8 +211,8 @@ def draw_sweep(sweep_dir: Path, frame: pd.DataFrame) -> None:
 def _points(config: Any) -> list[str]:
     """The overrides that make a multirun's points (``resume`` left out)."""
     hydra = config.hydra
-    points = [o for o in hydra.overrides.task
-              if o.split("=", 1)[0].lstrip("+~") != "resume"]  # fmt: skip
+    points = [o.input_line for o in parse(list(hydra.overrides.task))
+              if o.key_or_group != "resume"]  # fmt: skip
     params = OmegaConf.select(config, "hydra.sweeper.params") or {}
     return points + [f"hydra.sweeper.params.{k}={v}" for k, v in params.items()]
 

@@ -78,17 +78,6 @@ def _source_dir(path: str) -> Path | None:
     return Path(path.removeprefix("file://")).resolve()
 
 
-def _searchpath_items(override: str) -> tuple[str, list[str]] | None:
-    """``(key, entries)`` of a ``hydra.searchpath=[...]`` override, else None."""
-    key, sep, value = override.partition("=")
-    if not sep or key.lstrip("+") != "hydra.searchpath":
-        return None
-    inner = value.strip()
-    if not (inner.startswith("[") and inner.endswith("]")):
-        return None  # not a list: Hydra refuses it
-    return key, [v.strip().strip("'\"") for v in inner[1:-1].split(",") if v.strip()]
-
-
 def cli_searchpath(overrides: Sequence[str]) -> list[str]:
     """The search path a command line sets: its last ``hydra.searchpath=[...]``,
     or the primary config's ``[pkg://runner.configs]``.
@@ -96,15 +85,17 @@ def cli_searchpath(overrides: Sequence[str]) -> list[str]:
     Example:
         >>> cli_searchpath(["hydra.searchpath=[file:///a,pkg://runner.configs]"])
         ['file:///a', 'pkg://runner.configs']
-        >>> cli_searchpath(["+exp=grad"])
+        >>> cli_searchpath(["runner", "+exp=grad"])  # a completed line, too
         ['pkg://runner.configs']
     """
-    found = [SHIPPED]
-    for override in overrides:
-        parsed = _searchpath_items(override)
-        if parsed is not None:
-            found = parsed[1]
-    return found
+    from .overrides import value
+
+    lines = [o for o in overrides if "hydra.searchpath" in o.partition("=")[0]]
+    try:
+        found = value(lines, "hydra.searchpath", [SHIPPED])
+    except Exception:  # a line being typed, or one Hydra reports
+        found = [SHIPPED]
+    return [str(v) for v in found] if isinstance(found, list) else [SHIPPED]
 
 
 def with_shipped_searchpath(overrides: Sequence[str]) -> list[str]:
@@ -112,20 +103,29 @@ def with_shipped_searchpath(overrides: Sequence[str]) -> list[str]:
 
     ``config.yaml`` sets ``hydra.searchpath: [pkg://runner.configs]``; a command
     line that sets ``hydra.searchpath`` replaces that list, which would drop the
-    shipped examples. Its directories stay first, so they still win.
+    shipped examples. Its directories stay first, so they still win. A line that
+    is not an override is left for Hydra to report.
 
     Example:
         >>> with_shipped_searchpath(["+exp=grad", "hydra.searchpath=[file:///a]"])
         ['+exp=grad', 'hydra.searchpath=[file:///a,pkg://runner.configs]']
     """
+    from .overrides import parse
+
     found = []
-    for override in overrides:
-        parsed = _searchpath_items(override)
-        if parsed is not None:
-            key, items = parsed
-            items = [v for v in items if v != SHIPPED]
-            override = f"{key}=[{','.join([*items, SHIPPED])}]"
-        found.append(override)
+    for line in overrides:
+        try:
+            (override,) = parse([line])
+        except Exception:  # not an override: Hydra reports it, naming the line
+            found.append(line)
+            continue
+        entries = override.value()
+        if override.key_or_group != "hydra.searchpath" or not isinstance(entries, list):
+            found.append(line)
+            continue
+        items = [str(v) for v in entries if str(v) != SHIPPED]
+        key = line.partition("=")[0]
+        found.append(f"{key}=[{','.join([*items, SHIPPED])}]")
     return found
 
 

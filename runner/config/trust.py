@@ -33,6 +33,7 @@ from omegaconf import OmegaConf
 from .compile_cache import CACHE_ENV, default_cache_dir
 from .errors import ConfigError, how_to_allow
 from .hydra_private import Hydra, get_args_parser, main_hydra
+from .overrides import parse
 from .schema import register
 from .sources import SHIPPED, cli_searchpath
 
@@ -71,7 +72,7 @@ def cli_allowed_targets(overrides: Sequence[str]) -> list[str] | None:
         >>> cli_allowed_targets(["+exp=grad"]) is None
         True
     """
-    return _allowed_in(OverridesParser.create().parse_overrides(list(overrides)))
+    return _allowed_in(parse(overrides))
 
 
 def _allowed_in(overrides: Sequence[Override]) -> list[str] | None:
@@ -137,7 +138,7 @@ def check_compile_cache(value: Any, overrides: Sequence[str], where: str = "") -
         ...     print(str(err).split(";")[0])
         compile_cache: set by a config file to '/tmp/theirs'
     """
-    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    parsed = parse(overrides)
     if any(o.key_or_group == "compile_cache" for o in parsed):
         return  # the command line chose it
     if value != default_cache_dir():

@@ -18,6 +18,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from ..compute.rows import COLUMNS, swept_columns, swept_names
 from ..config.errors import RunnerError
+from ..config.overrides import parse
 from .loader import read_table
 from .record import RUN_RECORD, read_run, sweep_id
 from .tables import table_file
@@ -38,11 +39,9 @@ def _overrides(job_dir: Path) -> dict[str, Any]:
     path = job_dir / ".hydra" / "overrides.yaml"
     if not path.exists():
         return {}
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     try:
         lines = yaml.safe_load(path.read_text()) or []
-        overrides = OverridesParser.create().parse_overrides(lines)
+        overrides = parse(lines)
     except Exception as err:  # not YAML, not a list, not overrides
         raise _damaged(job_dir, ".hydra/overrides.yaml cannot be read", err) from err
     config = _job_config(job_dir)

@@ -151,3 +151,15 @@ def test_the_command_refuses_before_hydra_writes_anything(tmp_path):
     assert proc.returncode == 2 and "is a symbolic link" in proc.stderr
     assert list(outside.iterdir()) == []  # Hydra wrote nothing through the link
     assert foreign_files(single, ["results.csv"], ["results.csv"]) is None
+
+
+def test_the_command_line_directory_is_read_by_hydras_grammar(tmp_path):
+    from runner.app.cli import check_output_dir
+
+    spaced = tmp_path / "a b"
+    start_sweep(spaced, ["inputs.0=1.0,2.0"])
+    for line in (f"hydra.run.dir='{spaced}'", f'++hydra.run.dir="{spaced}"'):
+        assert "is the directory of a sweep" in check_output_dir(["+exp=grad", line])
+    sweep = ["+exp=grad", "hydra.mode=MULTIRUN", f"hydra.sweep.dir='{spaced}'"]
+    assert check_output_dir(sweep) is None  # a sweep into its own directory
+    assert check_output_dir(["+exp=grad", "hydra.run.dir=${now:%H}"]) is None
