@@ -124,21 +124,15 @@ def execute_sweep(
 
 def _execute_sweep(spec: Spec, console: Console | None = None) -> dict[str, Any]:
     from ..compute.vsweep import run_sweep, sweep_params
+    from .progress import chunk_progress
 
     sweep = spec.sweep or SweepConfig()
     params = sweep_params({"inputs": sweep.inputs, "model": sweep.model})
     args = _build(spec)
     kwargs = {"mode": sweep.mode.value, "chunk_size": sweep.chunk_size}
     console = console or console_for(stderr=True)
-    if not console.is_terminal:
-        return run_sweep(*args, params, **kwargs)
-    from rich.progress import Progress
-
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("sweep chunks", total=None)
-        return run_sweep(*args, params, **kwargs,
-                         on_chunk=lambda done, total: progress.update(
-                             task, completed=done, total=total))  # fmt: skip
+    with chunk_progress(console, sweep.chunk_size) as on_chunk:
+        return run_sweep(*args, params, **kwargs, on_chunk=on_chunk)
 
 
 def _nonfinite_in_sweep(table: dict[str, Any], fail: bool) -> None:

@@ -1,4 +1,9 @@
-"""A progress bar for sweeps: jobs done, failed and left, with an ETA.
+"""Progress of sweeps: jobs of a ``-m`` sweep, chunks of a vectorized one.
+
+:func:`chunk_progress` reports a vectorized sweep's points: a bar with points per
+second and an ETA on a terminal; when output is redirected, a plain line every few
+seconds (and one at the end) for sweeps of more than one chunk, so logs of long
+sweeps show how far they got.
 
 :class:`SweepProgress` is a Hydra callback (``hydra.callbacks.progress`` in
 ``configs/main/config.yaml``). It counts the sweep's jobs when the multirun starts and
@@ -14,13 +19,18 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 
-__all__ = ["SweepProgress", "count_jobs"]
+__all__ = ["SweepProgress", "chunk_progress", "count_jobs"]
+
+#: Seconds between two plain progress lines of a vectorized sweep.
+LINE_EVERY = 5.0
 
 #: The config-group choice (``hydra/sweeper``) of Hydra's basic sweeper.
 BASIC_SWEEPER = "basic"
@@ -233,3 +243,61 @@ def _total(config: Any) -> int | None:
         return count_jobs(overrides, sweeper.get("params"), loader)
     except Exception:
         return None
+
+
+@contextmanager
+def chunk_progress(
+    console: Any, chunk_size: int, every: float = LINE_EVERY
+) -> Iterator[Callable[[int, int], None]]:
+    """A reporter of a vectorized sweep's points, ``on_chunk(done, total)``.
+
+    On a terminal: a bar of points with points per second and an ETA, gone when
+    the sweep ends. Otherwise, for sweeps of more than one chunk: a line on
+    ``console`` at most every ``every`` seconds, and one when the last chunk is done.
+
+    Example:
+        >>> import io
+        >>> from rich.console import Console
+        >>> out = io.StringIO()
+        >>> with chunk_progress(Console(file=out), chunk_size=2, every=0) as report:
+        ...     report(2, 4); report(4, 4)
+        >>> [line.split(",")[0] for line in out.getvalue().splitlines()]
+        ['sweep: 2/4 points (50%)', 'sweep: 4/4 points (100%)']
+    """
+    if console.is_terminal:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        columns = (TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("points"), TextColumn("{task.fields[rate]}"),
+                   TextColumn("ETA"),
+                   TimeRemainingColumn())  # fmt: skip
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("sweep", total=None, rate="")
+            start = time.perf_counter()
+
+            def update(done: int, total: int) -> None:
+                rate = done / max(time.perf_counter() - start, 1e-9)
+                bar.update(task, completed=done, total=total, rate=f"{rate:,.0f}/s")
+
+            yield update
+        return
+    start = last = time.perf_counter()
+
+    def line(done: int, total: int) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        if total <= chunk_size or (now - last < every and done < total):
+            return
+        last = now
+        rate = done / max(now - start, 1e-9)
+        eta = f", ETA {(total - done) / rate:.0f} s" if done < total else ""
+        console.print(f"sweep: {done}/{total} points ({100 * done // total}%), "
+                      f"{rate:,.0f} points/s{eta}", highlight=False)  # fmt: skip
+
+    yield line

@@ -127,3 +127,26 @@ def test_pickles_for_worker_processes_and_never_raises(tmp_path):
     assert (bar.done, bar.failed) == (3, 2)
     bar.on_multirun_end(OmegaConf.create({}))
     assert bar.progress is None
+
+
+def test_a_redirected_vectorized_sweep_reports_its_points_in_plain_lines():
+    import io
+
+    from rich.console import Console
+
+    from runner.app.job import execute_sweep
+
+    plain = {"model": {"_target_": "runner.models.tutorial.linear"},
+             "inputs": [2.0, 1.0],
+             "sweep": {"inputs": {"1": {"start": 0.0, "stop": 1.0, "num": 10}},
+                       "chunk_size": 3}}  # fmt: skip
+    out = io.StringIO()
+    table = execute_sweep(plain, Console(file=out))
+    lines = out.getvalue().splitlines()
+    assert lines and lines[-1].startswith("sweep: 10/10 points (100%), ")
+    assert "points/s" in lines[-1] and "\x1b" not in out.getvalue()  # no bar
+    assert len(set(table["job"].tolist())) == 10
+    out = io.StringIO()
+    execute_sweep({**plain, "sweep": {**plain["sweep"], "chunk_size": 10}},
+                  Console(file=out))  # fmt: skip
+    assert out.getvalue() == ""  # one chunk: nothing to follow
