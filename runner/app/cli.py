@@ -110,7 +110,8 @@ def check_output_dir(argv: list[str]) -> str | None:
     if not isinstance(wanted, str) or "${" in wanted:
         return None  # the default, or interpolated: a new dated directory, as a rule
     folder = Path(wanted).expanduser()
-    return check_kind(folder, sweep) or check_links(folder, sweep)
+    problem = check_kind(folder, sweep) or check_links(folder, sweep)
+    return None if problem is None else str(problem)
 
 
 def _choices(override: Override, options: list[str]) -> list[str]:

@@ -373,19 +373,21 @@ def _outputs(spec: Spec) -> list[str]:
 
 def _claim(
     output_dir: Path, spec: Spec, single: bool
-) -> tuple[list[str], list[str], str | None]:
+) -> tuple[list[str], list[str], ConfigError | None]:
     """The files of ``output_dir`` an earlier run recorded as its own, those this
     job may write, and why the job may not use the directory (or None)."""
     prior: dict[str, Any] | None = None
-    unreadable = None
+    unreadable: ConfigError | None = None
     try:
         if (output_dir / RUN_RECORD).exists():
             prior = dict(read_run(output_dir))
     except (OSError, ValueError) as err:
-        unreadable = (f"hydra.run.dir: {output_dir / 'run.json'} cannot be read "
-                      f"({type(err).__name__}), so which files of the directory the "
-                      f"runner wrote is unknown; remove them (or the record) "
-                      f"yourself, or choose another hydra.run.dir.")  # fmt: skip
+        unreadable = ConfigError(
+            "hydra.run.dir",
+            f"{output_dir / RUN_RECORD} cannot be read ({type(err).__name__}), so "
+            f"which files of the directory the runner wrote is unknown; remove them "
+            f"(or the record) yourself, or choose another hydra.run.dir.",
+        )
     ours, will = recorded(prior, RUN_OUTPUTS), _outputs(spec)
     problem = unreadable or (
         (check_kind(output_dir, sweep=False) if single else None)

@@ -2,7 +2,7 @@
 
 Each job writes its own ``run.json`` and (when it succeeds) ``results.*`` in its
 directory; the aggregate (:mod:`runner.results.gather`) reads them back from disk, so it
-works for every launcher and for partial sweeps: ``python -m runner.app.sweep
+works for every launcher and for partial sweeps: ``python -m runner.sweep
 outputs/multirun/<date>/<time>``.
 
 A sweep directory belongs to one sweep. When a multirun starts,
@@ -100,7 +100,7 @@ def start_sweep(sweep_dir: Path, points: list[str], resume: bool = False) -> str
     sweep_dir = Path(sweep_dir)
     problem = check_kind(sweep_dir, sweep=True) or check_links(sweep_dir, sweep=True)
     if problem:
-        raise ConfigError("hydra.sweep.dir", problem.split(": ", 1)[1])
+        raise problem
     previous = read_sweep(sweep_dir)
     if previous is None and any(sweep_dir.glob(f"*/{RUN_RECORD}")):
         raise ConfigError(
@@ -122,7 +122,7 @@ def start_sweep(sweep_dir: Path, points: list[str], resume: bool = False) -> str
     ours = recorded(previous, SWEEP_OUTPUTS)
     problem = foreign_files(sweep_dir, SWEEP_OUTPUTS, ours, sweep=True)
     if problem:
-        raise ConfigError("hydra.sweep.dir", problem.split(": ", 1)[1])
+        raise problem
     sweep_dir.mkdir(parents=True, exist_ok=True)
     discard(sweep_dir, ours)
     now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -158,7 +158,7 @@ def write_aggregate(sweep_dir: Path) -> tuple[pd.DataFrame, int]:
     ours = recorded(read_sweep(sweep_dir) or {}, SWEEP_OUTPUTS)
     problem = foreign_files(sweep_dir, SWEEP_OUTPUTS, ours, sweep=True)
     if problem:
-        raise RunnerError(problem)
+        raise problem
     discard(sweep_dir, ours)  # a kill mid-write leaves no old half of a pair
     try:
         typed = frame.astype({"index": "int64", "value": "float64"})
@@ -225,7 +225,7 @@ def _gather(sweep_dir: Path) -> tuple[int, int] | None:
         message = " ".join(str(err).split())
         if not isinstance(err, RunnerError):
             message = f"sweep: cannot gather {sweep_dir}: {type(err).__name__}: " + (
-                f"{message}; fix the cause, then run python -m runner.app.sweep "
+                f"{message}; fix the cause, then run python -m runner.sweep "
                 f"{sweep_dir}."
             )
         print(f"error: {message}", file=sys.stderr)
@@ -263,7 +263,7 @@ class AggregateSweep(Callback):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m runner.app.sweep SWEEP_DIR``: aggregate a (partial) sweep by hand.
+    """``python -m runner.sweep SWEEP_DIR``: aggregate a (partial) sweep by hand.
 
     Returns:
         0 when every job succeeded, 1 when a job failed or the table could not be
@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1 or not Path(args[0]).is_dir():
-        print("usage: python -m runner.app.sweep SWEEP_DIR (a multirun directory)",
+        print("usage: python -m runner.sweep SWEEP_DIR (a multirun directory)",
               file=sys.stderr)  # fmt: skip
         return 2
     gathered = _gather(Path(args[0]))

@@ -11,8 +11,8 @@ files it wrote:
 - a directory that holds links (symbolic, or files with more than one hard link)
   is refused, since a write through a link lands outside the directory.
 
-Each check returns a one-line message naming the option (``hydra.run.dir`` or
-``hydra.sweep.dir``), or None.
+Each check returns the :class:`~runner.config.errors.ConfigError` to raise or print
+(one line naming ``hydra.run.dir`` or ``hydra.sweep.dir``), or None.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..config.errors import ConfigError
 from ..config.schema import FORMATS
 from .record import RUN_RECORD, SWEEP_RECORD
 from .tables import table_file
@@ -75,7 +76,7 @@ def recorded(record: dict | None, legacy: Iterable[str]) -> list[str]:
 
 def foreign_files(
     folder: Path, names: Iterable[str], ours: Iterable[str], sweep: bool = False
-) -> str | None:
+) -> ConfigError | None:
     """A message when ``folder`` holds one of ``names`` that no record lists.
 
     Example:
@@ -84,16 +85,17 @@ def foreign_files(
         >>> _ = (d / "summary.txt").write_text("my notes")
         >>> foreign_files(d, ["results.csv"], []) is None
         True
-        >>> foreign_files(d, ["summary.txt"], []).split(";")[0]  # doctest: +ELLIPSIS
-        'hydra.run.dir: .../summary.txt was not written by the runner'
+        >>> err = foreign_files(d, ["summary.txt"], [])
+        >>> err.key, str(err).split(";")[0]  # doctest: +ELLIPSIS
+        ('hydra.run.dir', 'hydra.run.dir: .../summary.txt was not written by the...')
     """
     mine = set(ours)
     found = [n for n in names if n not in mine and (Path(folder) / n).exists()]
     if not found:
         return None
-    return (f"{_option(sweep)}: {Path(folder) / found[0]} was not written by the "
-            f"runner; the run would replace it; move it away, or choose another "
-            f"{_option(sweep)}.")  # fmt: skip
+    return ConfigError(_option(sweep), f"{Path(folder) / found[0]} was not written "
+                       f"by the runner; the run would replace it; move it away, or "
+                       f"choose another {_option(sweep)}.")  # fmt: skip
 
 
 def discard(folder: Path, names: Iterable[str]) -> None:
@@ -112,7 +114,7 @@ def _read(path: Path) -> dict | None:
     return record if isinstance(record, dict) else None
 
 
-def check_kind(folder: Path, sweep: bool) -> str | None:
+def check_kind(folder: Path, sweep: bool) -> ConfigError | None:
     """A message when ``folder`` belongs to the other kind of run.
 
     A single run may not use a sweep's directory, one of its jobs' directories or
@@ -125,7 +127,7 @@ def check_kind(folder: Path, sweep: bool) -> str | None:
         >>> _ = (d / "sweep.json").write_text("{}")
         >>> check_kind(d, sweep=True) is None
         True
-        >>> check_kind(d, sweep=False).split(";")[0]  # doctest: +ELLIPSIS
+        >>> str(check_kind(d, sweep=False)).split(";")[0]  # doctest: +ELLIPSIS
         'hydra.run.dir: ... is the directory of a sweep (it holds sweep.json)'
     """
     folder = Path(folder)
@@ -138,8 +140,9 @@ def check_kind(folder: Path, sweep: bool) -> str | None:
             reason = f"inside the directory of the sweep {folder.parent}"
         else:
             return None
-        return (f"hydra.sweep.dir: {folder} is {reason}; a sweep needs a directory "
-                f"of its own; choose another hydra.sweep.dir.")  # fmt: skip
+        return ConfigError("hydra.sweep.dir", f"{folder} is {reason}; a sweep needs "
+                           f"a directory of its own; choose another "
+                           f"hydra.sweep.dir.")  # fmt: skip
     if (folder / _SWEEP).exists():
         reason = f"the directory of a sweep (it holds {_SWEEP})"
     elif run is not None and run.get("sweep_id"):
@@ -148,12 +151,15 @@ def check_kind(folder: Path, sweep: bool) -> str | None:
         reason = f"inside the directory of the sweep {folder.parent}"
     else:
         return None
-    return (f"hydra.run.dir: {folder} is {reason}; a single run needs a directory "
-            f"of its own; choose another hydra.run.dir (to redo a sweep's job, "
-            f"rerun the sweep with resume=true).")  # fmt: skip
+    return ConfigError(
+        "hydra.run.dir",
+        f"{folder} is {reason}; a single run needs a directory of its own; choose "
+        f"another hydra.run.dir (to redo a sweep's job, rerun the sweep with "
+        f"resume=true).",
+    )
 
 
-def check_links(folder: Path, sweep: bool = False) -> str | None:
+def check_links(folder: Path, sweep: bool = False) -> ConfigError | None:
     """A message when ``folder`` (or anything in it) is reached through a link.
 
     Example:
@@ -162,7 +168,7 @@ def check_links(folder: Path, sweep: bool = False) -> str | None:
         >>> check_links(d) is None
         True
         >>> (d / ".hydra").symlink_to(tempfile.mkdtemp())
-        >>> check_links(d).split(";")[0]  # doctest: +ELLIPSIS
+        >>> str(check_links(d)).split(";")[0]  # doctest: +ELLIPSIS
         'hydra.run.dir: .../.hydra is a symbolic link'
     """
     folder = Path(folder)
@@ -182,7 +188,9 @@ def check_links(folder: Path, sweep: bool = False) -> str | None:
                 if seen > _MAX_ENTRIES:
                     return None
                 continue
-            return (f"{_option(sweep)}: {path} is {kind}; what the run writes there "
-                    f"would land outside {folder}; remove the link, or choose a "
-                    f"new {_option(sweep)}.")  # fmt: skip
+            return ConfigError(
+                _option(sweep),
+                f"{path} is {kind}; what the run writes there would land outside "
+                f"{folder}; remove the link, or choose a new {_option(sweep)}.",
+            )
     return None

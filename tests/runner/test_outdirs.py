@@ -73,17 +73,19 @@ def test_runs_and_sweeps_do_not_mix(tmp_path, capsys):
     sweep_dir = tmp_path / "sweep"
     start_sweep(sweep_dir, ["inputs.0=1.0,2.0"])
     assert check_kind(sweep_dir, sweep=True) is None
-    assert "is the directory of a sweep" in check_kind(sweep_dir, sweep=False)
-    assert "inside the directory of the sweep" in check_kind(sweep_dir / "9", False)
+    assert "is the directory of a sweep" in str(check_kind(sweep_dir, sweep=False))
+    assert "inside the directory of the sweep" in str(
+        check_kind(sweep_dir / "9", False)
+    )
     assert run_job({**CFG, **QUIET}, sweep_dir) == 1
     assert "is the directory of a sweep" in capsys.readouterr().err
     job = sweep_dir / "0"
     assert run_job({**CFG, **QUIET}, job, sweep_id="abc") == 0
-    assert "a job of a sweep" in check_kind(job, sweep=False)
-    assert "the directory of a job of a sweep" in check_kind(job, sweep=True)
+    assert "a job of a sweep" in str(check_kind(job, sweep=False))
+    assert "the directory of a job of a sweep" in str(check_kind(job, sweep=True))
     single = tmp_path / "single"
     assert run_job({**CFG, **QUIET}, single) == 0
-    assert "the directory of a single run" in check_kind(single, sweep=True)
+    assert "the directory of a single run" in str(check_kind(single, sweep=True))
     with pytest.raises(Exception, match="hydra.sweep.dir: .* a single run"):
         start_sweep(single, ["inputs.0=1.0,2.0"])
 
@@ -102,13 +104,13 @@ def test_links_are_refused(tmp_path):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / ".hydra").symlink_to(outside)
-    assert "is a symbolic link" in check_links(run_dir)
+    assert "is a symbolic link" in str(check_links(run_dir))
     assert run_job({**CFG, **QUIET}, run_dir) == 1
     assert list(outside.iterdir()) == []
     (run_dir / ".hydra").unlink()
     (outside / "x").write_text("theirs")
     os.link(outside / "x", run_dir / "results.csv")
-    assert "a file with 2 hard links" in check_links(run_dir)
+    assert "a file with 2 hard links" in str(check_links(run_dir))
     assert run_job({**CFG, **QUIET}, run_dir) == 1
     assert (outside / "x").read_text() == "theirs"
 

@@ -261,3 +261,17 @@ def test_a_deleted_key_is_an_empty_column_and_the_sweep_is_written(tmp_path):
     assert frame["model.name"].isna().tolist() == [True, True, False]  # not "null"
     assert "hydra.verbose" not in frame.columns
     assert (tmp_path / "results.csv").exists()
+
+
+@pytest.mark.slow
+def test_the_gathering_command_is_python_m_runner_sweep(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "runner.sweep", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0 and done.stdout.strip() == "0 job(s), 0 failed"
+    usage = subprocess.run([sys.executable, "-m", "runner.sweep"],
+                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert usage.returncode == 2
+    assert usage.stderr.startswith("usage: python -m runner.sweep SWEEP_DIR")
