@@ -114,6 +114,9 @@ def with_shipped_searchpath(overrides: Sequence[str]) -> list[str]:
 
     found = []
     for line in overrides:
+        if "hydra.searchpath" not in line.partition("=")[0]:
+            found.append(line)  # not read twice: most lines are not this one
+            continue
         try:
             (override,) = parse([line])
         except Exception:  # not an override: Hydra reports it, naming the line
@@ -234,12 +237,29 @@ def _expanded_size(path: Path) -> int:
     return 0 if root is None else size(root)
 
 
+_GROUPS = ("exp", "model", "hydra")  # the config groups the runner's configs use
+
+
+def _config_files(dirs: Sequence[Path]) -> list[Path]:
+    """The YAML files of ``dirs`` that a runner command could compose."""
+    found: list[Path] = []
+    for folder in map(Path, dirs):
+        found += sorted(folder.glob("*.yaml"))
+        for group in _GROUPS:
+            found += sorted((folder / group).rglob("*.yaml"))
+    return found
+
+
 def check_sizes(dirs: Sequence[Path]) -> str | None:
     """A one-line error for a config file of ``dirs`` too large to compose.
 
     Composing a file takes time in proportion to what it expands to, so a few
     hundred bytes of nested YAML aliases could keep the runner busy for minutes.
-    Each file may be at most :data:`MAX_FILE_BYTES` long and expand to at most
+    The files read are those Hydra could select for the runner: ``*.yaml`` at the
+    top of each directory and under its ``exp/``, ``model/`` and ``hydra/``
+    groups (not a project's data files or virtual environment, when
+    ``--config-dir .`` names a whole project). Each file may be at most
+    :data:`MAX_FILE_BYTES` long and expand to at most
     :data:`MAX_FILE_VALUES` values; counting takes time in proportion to its text.
 
     Example:
@@ -257,21 +277,20 @@ def check_sizes(dirs: Sequence[Path]) -> str | None:
     """
     import yaml
 
-    for folder in dirs:
-        for path in sorted(Path(folder).rglob("*.yaml")):
-            if path.stat().st_size > MAX_FILE_BYTES:
-                count = f"{path.stat().st_size} bytes, more than {MAX_FILE_BYTES}"
-            else:
-                try:
-                    values = _expanded_size(path)
-                except yaml.YAMLError:
-                    continue  # Hydra reports it, naming the line
-                if values <= MAX_FILE_VALUES:
-                    continue
-                count = f"expands to more than {MAX_FILE_VALUES} values ({values})"
-            return (f"{path}: {count}; composing it would take minutes; give long "
-                    f"inputs as a generator (runner.inputs.*) or a sweep range "
-                    f"{{start, stop, num}}, and never nest YAML aliases.")  # fmt: skip
+    for path in _config_files(dirs):
+        if path.stat().st_size > MAX_FILE_BYTES:
+            count = f"{path.stat().st_size} bytes, more than {MAX_FILE_BYTES}"
+        else:
+            try:
+                values = _expanded_size(path)
+            except yaml.YAMLError:
+                continue  # Hydra reports it, naming the line
+            if values <= MAX_FILE_VALUES:
+                continue
+            count = f"expands to more than {MAX_FILE_VALUES} values ({values})"
+        return (f"{path}: {count}; composing it would take minutes; give long "
+                f"inputs as a generator (runner.inputs.*) or a sweep range "
+                f"{{start, stop, num}}, and never nest YAML aliases.")  # fmt: skip
     return None
 
 

@@ -177,9 +177,9 @@ def impure_resolvers(node: Any, key: str = "") -> Iterator[tuple[str, str]]:
                 yield key, name
 
 
-def _check_resolvers(base: Any, full: Any, where: str) -> None:
-    """Refuse a resolver that reads the environment (or more) set by a file."""
-    ours = set(impure_resolvers(base))  # the runner's config.yaml, the command line
+def _check_resolvers(ours: set[tuple[str, str]], full: Any, where: str) -> None:
+    """Refuse a resolver that reads the environment (or more) set by a file, not
+    among ``ours`` (those of the runner's config.yaml and the command line)."""
     for key, name in impure_resolvers(full):
         if (key, name) not in ours:
             raise ConfigError(
@@ -328,6 +328,7 @@ def check_config_files(argv: Sequence[str], primary: str) -> None:
         base = own.compose_config("config", [c for c in cli if not any(
             c == o.input_line for o in paths)], run_mode=RunMode.RUN)  # fmt: skip
         base_hydra = OmegaConf.to_container(base.hydra, resolve=False)
+        ours = set(impure_resolvers(OmegaConf.to_container(base, resolve=False)))
         if paths:
             base_hydra["searchpath"] = paths[-1].value()
         for combo in _combinations(parsed, hydra):
@@ -338,11 +339,7 @@ def check_config_files(argv: Sequence[str], primary: str) -> None:
                 args.config_name or "config", cli + combo, run_mode=RunMode.RUN
             )
             full_hydra = OmegaConf.to_container(full.hydra, resolve=False)
-            _check_resolvers(
-                OmegaConf.to_container(base, resolve=False),
-                OmegaConf.to_container(full, resolve=False),
-                where,
-            )
+            _check_resolvers(ours, OmegaConf.to_container(full, resolve=False), where)
             for key in _changed(base_hydra, full_hydra):
                 if key.startswith("hydra.overrides."):
                     if full_hydra["overrides"] == {"hydra": cli, "task": combo}:

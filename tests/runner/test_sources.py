@@ -205,3 +205,17 @@ def test_the_command_refuses_an_alias_bomb_in_one_line(tmp_path):
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("error: ") and "expands to more than 50000" in line
+
+
+def test_only_files_a_command_could_compose_are_bounded(tmp_path):
+    # --config-dir . in a project: its data and its virtual environment are not
+    # config files, however large; its experiments are.
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "exp" / "ok.yaml").write_text("# @package _global_\nseed: 1\n")
+    for folder in ("data", ".venv/lib"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "big.yaml").write_text(_lol(6))
+    assert check_sizes([tmp_path]) is None
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "big.yaml").write_text(_lol(6))
+    assert "model/big.yaml: expands to more than" in check_sizes([tmp_path])
