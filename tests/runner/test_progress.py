@@ -150,3 +150,20 @@ def test_a_redirected_vectorized_sweep_reports_its_points_in_plain_lines():
     execute_sweep({**plain, "sweep": {**plain["sweep"], "chunk_size": 10}},
                   Console(file=out))  # fmt: skip
     assert out.getvalue() == ""  # one chunk: nothing to follow
+
+
+def test_on_a_terminal_a_vectorized_sweep_draws_points_per_second():
+    import io
+
+    from rich.console import Console
+
+    from runner.app.progress import chunk_progress
+
+    out = io.StringIO()
+    terminal = Console(file=out, force_terminal=True, width=120)
+    with chunk_progress(terminal, chunk_size=2) as report:
+        report(2, 4)
+        report(4, 4)
+    drawn = out.getvalue()
+    assert "4/4" in drawn and "points" in drawn and "/s" in drawn
+    assert "sweep: 4/4 points (100%)" not in drawn  # the bar, not plain lines
