@@ -9,15 +9,20 @@ rebuilds the arrays. Also the text of numbers as the table holds them
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["COLUMNS", "SWEPT_DIGITS", "result_columns", "round_significant",
-           "shape_text", "swept_columns", "swept_names", "to_frame",
-           "value_text"]  # fmt: skip
+__all__ = ["COLUMNS", "ELEMENT_COLUMN", "SWEPT_DIGITS", "result_columns",
+           "round_significant", "shape_text", "swept_columns", "swept_names",
+           "to_frame", "value_text"]  # fmt: skip
+
+#: A swept vector's element column, as :func:`swept_columns` names it:
+#: ``key[i]`` or ``key[i,j]``.
+ELEMENT_COLUMN = re.compile(r"^(?P<key>.+)\[(?P<index>\d+(?:,\d+)*)\]$")
 
 #: The columns of a results table, in order.
 COLUMNS = ("quantity", "wrt", "output", "shape", "index", "value")

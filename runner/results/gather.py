@@ -9,14 +9,13 @@ element). Keys whose value is the same in every job are left out.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from ..compute.rows import COLUMNS, swept_columns, swept_names
+from ..compute.rows import COLUMNS, ELEMENT_COLUMN, swept_columns, swept_names
 from ..config.errors import RunnerError
 from ..config.overrides import parse
 from .loader import read_table
@@ -27,9 +26,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["aggregate", "job_table"]
-
-#: A swept element's column: ``key[i]`` or ``key[i,j]``.
-_ELEMENT = re.compile(r"^(?P<key>.+)\[(?P<index>\d+(?:,\d+)*)\]$")
 
 
 def _overrides(job_dir: Path) -> dict[str, Any]:
@@ -310,7 +306,7 @@ def _swept_keys(frames: list[pd.DataFrame]) -> dict[str, list[str]]:
     found: dict[str, dict[str, tuple[int, ...]]] = {}
     for frame in frames:
         for column in swept_names(frame.columns):
-            match = _ELEMENT.match(column)
+            match = ELEMENT_COLUMN.match(column)
             key = column if match is None else match["key"]
             index = () if match is None else tuple(map(int, match["index"].split(",")))
             found.setdefault(key, {})[column] = index

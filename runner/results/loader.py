@@ -10,14 +10,13 @@ table's ``shape`` and ``index`` columns, with a sweep's points as leading axes
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..compute.rows import swept_names
+from ..compute.rows import ELEMENT_COLUMN, swept_names
 from ..config.errors import RunnerError
 from .record import RUN_RECORD, read_run
 from .tables import TEXT_COLUMNS, table_file
@@ -26,8 +25,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["LayoutError", "Results", "load", "read_table"]
-
-_ELEMENT = re.compile(r"^(?P<key>.+)\[(?P<index>\d+(?:,\d+)*)\]$")
 
 
 class LayoutError(RunnerError, ValueError):
@@ -311,7 +308,7 @@ def _swept(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     out: dict[str, Any] = {}
     elements: dict[str, list[tuple[tuple[int, ...], np.ndarray]]] = {}
     for column in columns:
-        match = _ELEMENT.match(column)
+        match = ELEMENT_COLUMN.match(column)
         if match is None:
             out[column] = points[column].to_numpy()
             continue

@@ -125,3 +125,15 @@ def test_empty_cells_stay_empty_when_rounded(tmp_path):
     column = np.array([1 / 3, None], dtype=object)  # a text-or-number column
     write_tables({"model.a": column}, tmp_path, ["csv"], precision=2)
     assert (tmp_path / "results.csv").read_text().split("\n")[1:3] == ["0.33", ""]
+
+
+def test_every_swept_element_column_is_read_back_by_one_pattern():
+    import numpy as np
+
+    from runner.compute.rows import ELEMENT_COLUMN, swept_columns
+
+    names = swept_columns("inputs.1", np.zeros((4, 2, 3))).keys()
+    keys = {ELEMENT_COLUMN.match(n)["key"] for n in names}
+    indices = sorted(ELEMENT_COLUMN.match(n)["index"] for n in names)
+    assert keys == {"inputs.1"} and indices[0] == "0,0" and len(indices) == 6
+    assert ELEMENT_COLUMN.match("model.b") is None  # a swept number: no element
