@@ -20,7 +20,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
@@ -31,14 +30,16 @@ from ..compute.nonfinite import describe_nonfinite, raise_on_nonfinite
 from ..compute.rows import result_columns
 from ..config.build import allowed_prefixes, build_inputs, build_model
 from ..config.compile_cache import use_compile_cache
-from ..config.errors import CheckError, ConfigError, RunnerError, wants_traceback
+from ..config.errors import ConfigError, RunnerError, wants_traceback
 from ..config.schema import SweepConfig
 from ..config.spec import DiffSpec, Spec, is_swept, to_spec
+from ..results.dataset import DATASET
 from ..results.outdirs import (
     PLOT,
     RUN_OUTPUTS,
     SUMMARY,
     SWEEP_PLOT,
+    TABLE_FILES,
     check_kind,
     check_links,
     discard,
@@ -123,7 +124,8 @@ def execute_sweep(
 
 
 def _execute_sweep(spec: Spec, console: Console | None = None) -> dict[str, Any]:
-    from ..compute.vsweep import run_sweep, sweep_params
+    from ..compute.points import sweep_params
+    from ..compute.vsweep import run_sweep
     from .progress import chunk_progress
 
     sweep = spec.sweep or SweepConfig()
@@ -131,45 +133,18 @@ def _execute_sweep(spec: Spec, console: Console | None = None) -> dict[str, Any]
     args = _build(spec)
     kwargs = {"mode": sweep.mode.value, "chunk_size": sweep.chunk_size}
     console = console or console_for(stderr=True)
-    with chunk_progress(console, sweep.chunk_size) as on_chunk:
+    with chunk_progress(console) as on_chunk:
         return run_sweep(*args, params, **kwargs, on_chunk=on_chunk)
 
 
-def _nonfinite_in_sweep(table: dict[str, Any], fail: bool) -> None:
-    """Warn about (or, with ``fail``, refuse) NaN/Inf values in a sweep's table:
-    every number it holds (``value`` and the swept columns), by the check single
-    runs use."""
-    from ..compute.nonfinite import count_nonfinite
-
-    columns = [np.asarray(column) for column in table.values()]
-    bad = sum(count_nonfinite(c) for c in columns if c.dtype.kind == "f")
-    if not bad:
-        return
-    if fail:
-        raise CheckError(
-            "output.fail_on_nonfinite",
-            f"the sweep's table holds {bad} NaN/Inf value(s); move the swept values "
-            f"away from singular points or set output.fail_on_nonfinite=false.",
-        )
-    print(f"warning: the sweep's table holds {bad} NaN/Inf value(s); "
-          f"output.fail_on_nonfinite=true makes this an error.",
-          file=sys.stderr)  # fmt: skip
-
-
-def _complete(
-    output_dir: Path, config_hash: str, formats: Any, sweep_id: str | None = None
-) -> bool:
-    """Whether ``output_dir`` holds a finished result of the config ``config_hash``
-    (and, in a sweep, of the sweep ``sweep_id``)."""
-    try:
-        record = read_run(output_dir)
-    except (OSError, ValueError):
-        return False
+def _complete(output_dir: Path, prior: dict[str, Any]) -> bool:
+    """Whether the run that wrote ``prior`` (its ``run.json``) finished and its
+    tables are all there."""
+    tables = [n for n in prior.get("written") or [] if n in TABLE_FILES]
     return (
-        record.get("status") == "ok"
-        and record.get("config_hash") == config_hash
-        and record.get("sweep_id") == sweep_id
-        and all((output_dir / table_file(f)).is_file() for f in formats)
+        prior.get("status") == "ok"
+        and bool(tables)
+        and all((output_dir / name).exists() for name in tables)
     )
 
 
@@ -239,17 +214,21 @@ def run_job(
     output = spec.output
     output_dir = Path(output_dir)
     record = _new_record(plain, title, sweep_id, config_files)
-    ours, will, problem = _claim(output_dir, spec, single=sweep_id is None)
+    prior, ours, will, problem = _claim(output_dir, spec, single=sweep_id is None)
     if problem:  # nothing of the directory is touched
         print(f"error: {problem}", file=sys.stderr)
         return 1
     record["written"] = will  # what a failure (or the next run) may remove
-    if spec.resume and _complete(
-        output_dir, record["config_hash"], output.formats, sweep_id
-    ):
+    same = bool(prior) and all(
+        prior.get(k) == record.get(k) for k in ("config_hash", "sweep_id")
+    )
+    if spec.resume and same and _complete(output_dir, prior):
         print(f"resume: skipped, {output_dir} already holds this config's result "
               f"(run.json ok, config_hash {record['config_hash'][:12]}).")  # fmt: skip
         return 0
+    resume_from = prior if spec.resume and same else None
+    if resume_from is not None:  # a sweep's parts are kept, to go on from them
+        ours = [n for n in ours if n != DATASET]
     start = time.perf_counter()
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -262,8 +241,9 @@ def run_job(
     try:
         if invalid is not None:
             raise invalid
-        results, table = _compute_and_write(spec, output_dir, title, record)
-        record.update(status="ok", rows=len(table["value"]))
+        results, done = _compute_and_write(spec, output_dir, title, record,
+                                           resume_from)  # fmt: skip
+        record.update(status="ok", rows=done["rows"])
         record["written"] = [n for n in will if (output_dir / n).exists()
                              or n == SUMMARY]  # fmt: skip  # written below
         record["seconds"] = round(time.perf_counter() - start, 3)
@@ -271,7 +251,7 @@ def run_job(
     except BaseException as err:  # sys.exit, CancelledError, a library's own
         return _fail(err, output_dir, record, start)
     if output.summary:
-        _summarize(spec, title, results, table, record, output_dir, console)
+        _summarize(spec, title, results, done, record, output_dir, console)
     return 0
 
 
@@ -302,7 +282,7 @@ def _summarize(
     spec: Spec,
     title: str,
     results: list[Result],
-    table: dict[str, Any],
+    done: dict[str, Any],
     record: dict[str, Any],
     output_dir: Path,
     console: Console | None,
@@ -314,34 +294,41 @@ def _summarize(
         if results:
             print_summary(title, results, target, spec.diff.fixed_point_tol)
         else:
-            points = len(set(table["job"].tolist()))
-            target.print(f"{title}: {points} point(s), {len(table['value'])} rows "
+            target.print(f"{title}: {done['points']:,} point(s), {done['rows']:,} rows "
                          f"in {record['seconds']} s")  # fmt: skip
         for group, path in (record.get("config_files") or {}).items():
             target.print(f"{group}: {path}", highlight=False)
-        target.print(f"results: {output_dir / table_file('csv')}")
+        tables = [n for n in record.get("written", []) if n in TABLE_FILES]
+        if tables:
+            target.print(f"results: {output_dir / tables[0]}")
     save_summary(saved.export_text(), output_dir)
 
 
 def _compute_and_write(
-    spec: Spec, output_dir: Path, title: str, record: dict[str, Any]
+    spec: Spec,
+    output_dir: Path,
+    title: str,
+    record: dict[str, Any],
+    resume_from: dict[str, Any] | None,
 ) -> tuple[list[Result], dict[str, Any]]:
-    """Compute the job's results, write its tables and draw its plot."""
+    """Compute the job's results, write its tables and draw its plot.
+
+    Returns the results (none for a vectorized sweep) and ``points`` and ``rows``.
+    """
     output = spec.output
     if is_swept(spec):
-        from ..compute.vsweep import describe
+        from .progress import chunk_progress
+        from .vectorized import run_vectorized
 
-        results, table = [], _execute_sweep(spec)
-        sweep = spec.sweep or SweepConfig()
-        record["sweep"] = describe(
-            {"inputs": sweep.inputs, "model": sweep.model, "mode": sweep.mode.value}
-        )
-        _nonfinite_in_sweep(table, output.fail_on_nonfinite)
-    else:
-        results = compute(*_build(spec))
-        if output.fail_on_nonfinite:
-            raise_on_nonfinite(results)
-        table = result_columns(results)
+        args = _build(spec)
+        with chunk_progress(console_for(stderr=True)) as on_chunk:
+            done = run_vectorized(spec, args, output_dir, record, resume_from,
+                                  on_chunk)  # fmt: skip
+        return [], done
+    results = compute(*_build(spec))
+    if output.fail_on_nonfinite:
+        raise_on_nonfinite(results)
+    table = result_columns(results)
     write_tables(table, output_dir, output.formats, output.precision)
     for row in results:
         if row.quantity.startswith("nonfinite_"):
@@ -349,21 +336,16 @@ def _compute_and_write(
                   f"rows, or set output.fail_on_nonfinite=true to fail.",
                   file=sys.stderr)  # fmt: skip
     if output.plots:
-        if results:
-            _plot(results, output_dir, title, spec.diff.kind.value, record)
-        else:  # a vectorized sweep: one plot, as for -m sweeps
-            import pandas as pd
-
-            from .sweep import draw_sweep
-
-            draw_sweep(output_dir, pd.DataFrame(table))
-    return results, table
+        _plot(results, output_dir, title, spec.diff.kind.value, record)
+    return results, {"points": 1, "rows": len(table["value"])}
 
 
 def _outputs(spec: Spec) -> list[str]:
     """The files of its directory a job of ``spec`` may write."""
     output = spec.output
     names = [table_file(fmt) for fmt in output.formats]
+    if is_swept(spec) and DATASET not in names:  # its parts, until CSV is written
+        names.append(DATASET)
     if output.plots:
         names.append(SWEEP_PLOT if is_swept(spec) else PLOT)
     if output.summary:
@@ -373,9 +355,10 @@ def _outputs(spec: Spec) -> list[str]:
 
 def _claim(
     output_dir: Path, spec: Spec, single: bool
-) -> tuple[list[str], list[str], ConfigError | None]:
-    """The files of ``output_dir`` an earlier run recorded as its own, those this
-    job may write, and why the job may not use the directory (or None)."""
+) -> tuple[dict[str, Any] | None, list[str], list[str], ConfigError | None]:
+    """The earlier run's record (or None), the files of ``output_dir`` it recorded
+    as its own, those this job may write, and why the job may not use the
+    directory (or None)."""
     prior: dict[str, Any] | None = None
     unreadable: ConfigError | None = None
     try:
@@ -394,7 +377,7 @@ def _claim(
         or check_links(output_dir)
         or foreign_files(output_dir, will, ours)
     )
-    return ours, will, problem
+    return prior, ours, will, problem
 
 
 def _fail(
@@ -407,10 +390,14 @@ def _fail(
                    f"raising an exception.")  # fmt: skip
     else:
         message = " ".join(str(err).split())  # one line, whatever the cause printed
+    written = record.get("written", [])
+    if isinstance(err, KeyboardInterrupt) and "sweep" in record:
+        written = [n for n in written if n != DATASET]  # resume=true goes on
+        message += " (the chunks written are kept; resume=true computes the rest)"
     record.update(status="failed", error_type=type(err).__name__, error=message)
     record["seconds"] = round(time.perf_counter() - start, 3)
     try:  # a failed job must not look complete: no table of its own is left
-        discard(output_dir, record.get("written", []))
+        discard(output_dir, written)
         write_run(output_dir, record)
     except OSError as write_err:  # e.g. the disk is still full: shows as incomplete
         message += (f" (run.json could not record it: {write_err.strerror}; the "

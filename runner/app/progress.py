@@ -247,19 +247,20 @@ def _total(config: Any) -> int | None:
 
 @contextmanager
 def chunk_progress(
-    console: Any, chunk_size: int, every: float = LINE_EVERY
+    console: Any, every: float = LINE_EVERY
 ) -> Iterator[Callable[[int, int], None]]:
     """A reporter of a vectorized sweep's points, ``on_chunk(done, total)``.
 
     On a terminal: a bar of points with points per second and an ETA, gone when
     the sweep ends. Otherwise, for sweeps of more than one chunk: a line on
-    ``console`` at most every ``every`` seconds, and one when the last chunk is done.
+    ``console`` at most every ``every`` seconds, and one when the last chunk is
+    done (a sweep done in its first report, one chunk, prints nothing).
 
     Example:
         >>> import io
         >>> from rich.console import Console
         >>> out = io.StringIO()
-        >>> with chunk_progress(Console(file=out), chunk_size=2, every=0) as report:
+        >>> with chunk_progress(Console(file=out), every=0) as report:
         ...     report(2, 4); report(4, 4)
         >>> [line.split(",")[0] for line in out.getvalue().splitlines()]
         ['sweep: 2/4 points (50%)', 'sweep: 4/4 points (100%)']
@@ -288,11 +289,13 @@ def chunk_progress(
             yield update
         return
     start = last = time.perf_counter()
+    first = True
 
     def line(done: int, total: int) -> None:
-        nonlocal last
+        nonlocal last, first
         now = time.perf_counter()
-        if total <= chunk_size or (now - last < every and done < total):
+        single, first = first and done >= total, False
+        if single or (now - last < every and done < total):
             return
         last = now
         rate = done / max(now - start, 1e-9)

@@ -181,7 +181,7 @@ def _plots_wanted(sweep_dir: Path, frame: pd.DataFrame) -> bool:
     return output.get("plots", True) is not False
 
 
-def draw_sweep(sweep_dir: Path, frame: pd.DataFrame) -> None:
+def draw_sweep(sweep_dir: Path, frame: pd.DataFrame, step: int = 1) -> None:
     """Draw ``sweep.png`` against the swept columns; a failure is a warning.
 
     Used for ``-m`` sweeps and vectorized sweeps alike: the swept columns are those
@@ -202,7 +202,7 @@ def draw_sweep(sweep_dir: Path, frame: pd.DataFrame) -> None:
 
     keys = swept_names(frame.columns)
     try:
-        plot_sweep(frame, keys, sweep_dir / SWEEP_PLOT)
+        plot_sweep(frame, keys, sweep_dir / SWEEP_PLOT, step)
     except Exception as err:
         message = " ".join(str(err).split())
         print(f"warning: sweep plot: {type(err).__name__}: {message}", file=sys.stderr)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["COLUMNS", "ELEMENT_COLUMN", "SWEPT_DIGITS", "result_columns",
+__all__ = ["COLUMNS", "ELEMENT_COLUMN", "SWEPT_DIGITS", "Repeated", "result_columns",
            "round_significant", "shape_text", "swept_columns", "swept_names",
            "to_frame", "value_text"]  # fmt: skip
 
@@ -26,6 +26,31 @@ ELEMENT_COLUMN = re.compile(r"^(?P<key>.+)\[(?P<index>\d+(?:,\d+)*)\]$")
 
 #: The columns of a results table, in order.
 COLUMNS = ("quantity", "wrt", "output", "shape", "index", "value")
+
+
+class Repeated:
+    """A text column that holds the same cells at every point of a sweep.
+
+    A chunk of a vectorized sweep labels every point alike; keeping one point's
+    cells and a count lets the table writer build the column from bytes instead
+    of millions of Python strings. ``np.asarray`` gives the full column.
+
+    Example:
+        >>> col = Repeated(["grad", "value"], 3)
+        >>> len(col), np.asarray(col).tolist()
+        (6, ['grad', 'value', 'grad', 'value', 'grad', 'value'])
+    """
+
+    def __init__(self, cells: Sequence[str], times: int) -> None:
+        self.cells = np.array([str(c) for c in cells], dtype=object)
+        self.times = int(times)
+
+    def __len__(self) -> int:
+        return len(self.cells) * self.times
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = np.tile(self.cells, self.times)
+        return out if dtype is None else out.astype(dtype)
 
 
 def shape_text(shape: Sequence[int]) -> str:

@@ -1,15 +1,18 @@
-"""Vectorized sweeps: every point of a ``sweep`` block in one compiled, batched call.
+"""Vectorized sweeps: every point of a ``sweep`` block in compiled, batched calls.
 
 An experiment with a ``sweep`` block varies some of its inputs (``inputs.<i>``) and
 model Arrays (``model.<path>``, e.g. ``model.current``) over a grid or a zip of
-values. All points go through ``jax.jit(jax.vmap(...))`` of the same derivative, in
-chunks of ``chunk_size`` points (the last chunk padded, so one program serves all),
-and come back as one table in the schema of a multirun's aggregated table.
+values (:mod:`runner.compute.points`). Points go through ``jax.jit(jax.vmap(...))``
+of the same derivative in chunks of ``chunk_size`` points (the last chunk padded,
+so one program serves all). :class:`VectorSweep` yields each chunk's rows as soon
+as they are computed, in the schema of a multirun's aggregated table, so that a
+caller can write them and drop them: memory is bounded by the chunk, not the sweep.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import jax
@@ -18,170 +21,33 @@ import numpy as np
 import runner.core as bm
 
 from ..config.errors import ConfigError
+from ..config.sizes import DEFAULT_BUDGET, parse_bytes
 from ..config.spec import DiffSpec, refuse_in_sweep
 from .labels import label
 from .plan import call, make_plan
-from .rows import result_columns, swept_columns
+from .points import Points
+from .rows import Repeated, result_columns, swept_columns
 
-__all__ = ["describe", "expand", "layout", "run_sweep", "sweep_params"]
+__all__ = ["VectorSweep", "chunk_for_budget", "run_sweep"]
 
-
-def _values(key: str, spec: Any) -> np.ndarray:
-    """The values of one swept key: a list, or a range node."""
-    where = f"sweep.{key}"
-    if isinstance(spec, dict):
-        return _range(where, spec)
-    if not isinstance(spec, (list, tuple)) or not spec:
-        raise ConfigError(
-            where,
-            f"expected a non-empty list of values or a range {{start, stop, num}}, "
-            f"received {spec!r}.",
-        )
-    return _numbers(where, spec)
+#: Bytes a table row costs while a chunk is labelled and written, besides its
+#: swept columns: job, index and value (8 each), six text columns' offsets
+#: (4 each) and cells, counted about three times (the computed arrays, the
+#: columns, the Arrow table and Parquet's buffers).
+_ROW_BYTES = 3 * (3 * 8 + 6 * 4 + 16)
+_MAX_CHUNK = 2**20
 
 
-def _numbers(where: str, spec: Any) -> np.ndarray:
-    try:
-        values = np.asarray(spec, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(
-            where,
-            f"expected numbers or equal-shaped lists of them, received {spec!r} "
-            f"({err}).",
-        ) from err
-    if not np.isfinite(values).all():
-        raise ConfigError(where, f"contains NaN or Inf ({spec!r}); give finite values.")
-    return values
-
-
-_RANGE = (
-    "a range is {start, stop, num} (num points, ends included) or {start, stop, step}"
-)
-
-
-def _range(where: str, spec: dict[str, Any]) -> np.ndarray:
-    """``{start, stop, num}`` (linspace) or ``{start, stop, step}`` (arange)."""
-    unknown = sorted(set(spec) - {"start", "stop", "num", "step"})
-    if unknown:
-        raise ConfigError(
-            f"{where}.{unknown[0]}", f"unknown key of a range; {_RANGE}; fix its name."
-        )
-    if not {"start", "stop"} <= spec.keys() or ("num" in spec) == ("step" in spec):
-        raise ConfigError(
-            where, f"received {spec}; {_RANGE}; give start, stop and num or step."
-        )
-    start = _numbers(f"{where}.start", spec["start"])
-    stop = _numbers(f"{where}.stop", spec["stop"])
-    if start.shape != stop.shape:
-        raise ConfigError(
-            where,
-            f"start has shape {start.shape} but stop {stop.shape}; give them equally "
-            f"many values (one per element of the swept input).",
-        )
-    if "num" in spec:
-        num = spec["num"]
-        if isinstance(num, bool) or not isinstance(num, int) or num < 1:
-            raise ConfigError(
-                f"{where}.num",
-                f"expected a whole number of points >= 1, received {num!r}; e.g. "
-                f"num: 10.",
-            )
-        return _allocate(f"{where}.num", np.linspace, start, stop, num)
-    step = _numbers(f"{where}.step", spec["step"])
-    if start.ndim or step.ndim or step == 0 or (stop - start) / step <= 0:
-        raise ConfigError(
-            f"{where}.step",
-            f"expected a number that leads from start {spec['start']} toward stop "
-            f"{spec['stop']}, received {spec['step']!r} (for lists, use num).",
-        )
-    return _allocate(f"{where}.step", np.arange, start, stop, step)
-
-
-def _allocate(key: str, make: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
-    try:
-        return make(*args)
-    except MemoryError as err:  # numpy says how much it asked for
-        raise ConfigError(
-            key, f"asks for more memory than there is ({err}); sweep fewer points."
-        ) from err
-
-
-def expand(params: dict[str, Any], mode: str = "grid") -> dict[str, np.ndarray]:
-    """Every point of the sweep: one array per key, points along the first axis.
-
-    Args:
-        params: swept key -> values (list, or ``{start, stop, num}``).
-        mode: ``grid`` (all combinations, last key fastest) or ``zip`` (in step).
-
-    Returns:
-        Key -> values at each point.
-
-    Raises:
-        ConfigError: empty or malformed values, or unequal lengths for ``zip``.
+def chunk_for_budget(budget: int, bytes_per_point: float) -> int:
+    """The largest power of two of points whose rows fit in ``budget`` bytes
+    (between 1 and 2**20).
 
     Example:
-        >>> pts = expand({"a": [1.0, 2.0], "b": {"start": 0, "stop": 1, "num": 3}})
-        >>> pts["a"].tolist(), pts["b"].tolist()
-        ([1.0, 1.0, 1.0, 2.0, 2.0, 2.0], [0.0, 0.5, 1.0, 0.0, 0.5, 1.0])
+        >>> chunk_for_budget(256 * 10**6, 17 * 200)
+        65536
     """
-    if not params:
-        raise ConfigError(
-            "sweep",
-            "sweeps nothing; add values under sweep.inputs.<i> or sweep.model.<path>.",
-        )
-    values = {k: _values(k, v) for k, v in params.items()}
-    lengths = [len(v) for v in values.values()]
-    if mode == "zip":
-        if len(set(lengths)) != 1:
-            counts = dict(zip(values, lengths))
-            raise ConfigError(
-                "sweep.mode",
-                f"zip needs equally many values per key, got {counts}; use "
-                f"mode=grid or equal lengths.",
-            )
-        return values
-    if mode != "grid":
-        raise ConfigError("sweep.mode", f"expected grid or zip, received {mode!r}.")
-    index = _allocate("sweep", np.indices, lengths).reshape(len(lengths), -1)
-    return {k: v[i] for (k, v), i in zip(values.items(), index)}
-
-
-def layout(params: dict[str, Any], mode: str = "grid") -> list[int]:
-    """The shape of the sweep's points: one axis per key for ``grid`` (in the order
-    of ``params``), one axis for ``zip``.
-
-    Example:
-        >>> layout({"a": [1.0, 2.0], "b": {"start": 0, "stop": 1, "num": 3}})
-        [2, 3]
-        >>> layout({"a": [1.0, 2.0], "b": [0.0, 1.0]}, "zip")
-        [2]
-    """
-    lengths = [len(_values(k, v)) for k, v in params.items()]
-    return lengths if mode == "grid" else lengths[:1]
-
-
-def sweep_params(sweep: dict[str, Any]) -> dict[str, Any]:
-    """The swept keys of a ``sweep`` block (``inputs.<i>``, ``model.<path>``).
-
-    Example:
-        >>> sweep_params({"inputs": {"1": [1.0, 2.0]}, "model": {"b": [0.1]}})
-        {'inputs.1': [1.0, 2.0], 'model.b': [0.1]}
-    """
-    params = {f"inputs.{k}": v for k, v in (sweep.get("inputs") or {}).items()}
-    params.update({f"model.{k}": v for k, v in (sweep.get("model") or {}).items()})
-    return params
-
-
-def describe(sweep: dict[str, Any]) -> dict[str, Any]:
-    """How a ``sweep`` block's points lie: ``mode``, ``keys`` and ``shape`` (as
-    recorded in ``run.json``, for :func:`runner.results.load`).
-
-    Example:
-        >>> describe({"model": {"b": [0.1, 0.2]}, "inputs": {"0": [1.0, 2.0, 3.0]}})
-        {'mode': 'grid', 'keys': ['inputs.0', 'model.b'], 'shape': [3, 2]}
-    """
-    params, mode = sweep_params(sweep), sweep.get("mode", "grid")
-    return {"mode": mode, "keys": list(params), "shape": layout(params, mode)}
+    fits = max(1, int(budget // max(bytes_per_point, 1.0)))
+    return min(_MAX_CHUNK, 2 ** int(math.log2(fits)))
 
 
 def _targets(
@@ -218,6 +84,176 @@ def _generators(model: Any) -> list[bm.random.RandomState]:
     return list({id(g): g for g in found}.values())
 
 
+class VectorSweep:
+    """A vectorized sweep, checked and compiled once, computed chunk by chunk.
+
+    Args:
+        model, inputs, diff, method: as for :func:`runner.compute.experiment.compute`.
+        params, mode: the sweep (:class:`runner.compute.points.Points`).
+        chunk_size: points per compiled call; None chooses it from ``budget``.
+        budget: bytes a chunk's rows may use (see :func:`parse_bytes`), when
+            ``chunk_size`` is None.
+
+    Attributes:
+        points: the sweep's points; ``points.total`` of them.
+        chunk_size: the points per chunk; ``chunks`` the number of chunks.
+
+    Raises:
+        ConfigError: a bad sweep block, or a spec a sweep does not run.
+
+    Example:
+        >>> from runner.models.tutorial import linear
+        >>> sweep = VectorSweep(linear, [2.0, 1.0], DiffSpec(), None,
+        ...                     {"inputs.0": [1.0, 2.0, 3.0]}, chunk_size=2)
+        >>> [(i, cols["job"].tolist()) for i, cols in sweep.run()]
+        [(0, [0, 1]), (1, [2])]
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        inputs: list[Any],
+        diff: DiffSpec,
+        method: str | None,
+        params: dict[str, Any],
+        mode: str = "grid",
+        chunk_size: int | None = None,
+        budget: Any = DEFAULT_BUDGET,
+    ) -> None:
+        if chunk_size is not None and (
+            isinstance(chunk_size, bool)
+            or not isinstance(chunk_size, int)
+            or chunk_size < 1
+        ):
+            raise ConfigError(
+                "sweep.chunk_size",
+                f"expected an int >= 1 (or null: chosen from sweep.memory_budget), "
+                f"received {chunk_size!r}.",
+            )
+        refuse_in_sweep(diff)
+        self.points = Points(params, mode)
+        self._plan = make_plan(model, inputs, diff, method)
+        positions, arrays = _targets(model, self._plan.inputs, list(self.points.axes))
+        self._positions = positions
+        targets = [*(self._plan.inputs[i] for i in positions), *arrays]
+        self._dtypes = []
+        for (key, values), target in zip(self.points.axes.items(), targets):
+            shape = np.shape(target)
+            if values.shape[1:] != shape:
+                raise ConfigError(
+                    f"sweep.{key}",
+                    f"each value must have shape {shape} (as the value it "
+                    f"replaces), got {values.shape[1:]}.",
+                )
+            self._dtypes.append(np.asarray(target).dtype)
+        self._generators = _generators(model)
+        # One base key per generator, drawn once (so the generators advance once
+        # and a fixed seed repeats the sweep); each point folds in its number,
+        # so its draws do not depend on the chunk it falls in.
+        self._keys = [g.split_key() for g in self._generators]
+        self._compiled = jax.jit(jax.vmap(self._point_function(arrays)))
+        total = self.points.total
+        if chunk_size is None:
+            chunk_size = chunk_for_budget(parse_bytes(budget), self._point_bytes())
+        self.chunk_size = min(chunk_size, total)
+        self.chunks = -(-total // self.chunk_size)
+        self._pattern: dict[str, Any] | None = None
+
+    def _point_function(self, arrays: list[bm.Array]) -> Callable[..., Any]:
+        plan, positions = self._plan, self._positions
+        generators, keys = self._generators, self._keys
+        n_inputs = len(positions)
+
+        def point(job: Any, swept: list[Any]) -> Any:
+            args = list(plan.inputs)
+            for i, value in zip(positions, swept[:n_inputs]):
+                args[i] = value
+            drawn = [jax.random.fold_in(key, job) for key in keys]
+            with bm.substitute([*arrays, *generators], [*swept[n_inputs:], *drawn]):
+                return plan.derivative(*args)
+
+        return point
+
+    def _arguments(self, index: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        values = self.points.at(index)
+        swept = [v.astype(d) for v, d in zip(values.values(), self._dtypes)]
+        return index.astype(np.uint32), swept
+
+    def _point_bytes(self) -> float:
+        """Bytes one point's rows cost while they are labelled and written."""
+        job, swept = self._arguments(np.zeros(1, dtype=np.int64))
+        out = jax.eval_shape(self._compiled, job, swept)
+        elements = sum(math.prod(leaf.shape[1:]) for leaf in jax.tree.leaves(out))
+        columns = sum(max(1, math.prod(v.shape[1:])) for v in self.points.axes.values())
+        return max(elements, 1) * (_ROW_BYTES + 8 * columns)
+
+    def _dispatch(self, chunk: int) -> tuple[int, int, Any]:
+        start = chunk * self.chunk_size
+        stop = min(start + self.chunk_size, self.points.total)
+        index = np.minimum(np.arange(start, start + self.chunk_size), stop - 1)
+        return start, stop, call(self._compiled, *self._arguments(index))
+
+    def run(self, chunks: Iterable[int] | None = None) -> Iterator[tuple[int, dict]]:
+        """Compute ``chunks`` (default: all, in order); yield ``(chunk, columns)``.
+
+        The next chunk is dispatched before the current one is labelled, so the
+        computation of one overlaps the caller's writing of the other.
+
+        Columns: ``job`` (the point), one per swept key (one per element of a
+        swept vector, :func:`runner.compute.rows.swept_columns`), ``status``,
+        ``error``, then :data:`runner.compute.rows.COLUMNS`; text columns are
+        :class:`runner.compute.rows.Repeated`.
+        """
+        todo = list(range(self.chunks) if chunks is None else chunks)
+        pending = self._dispatch(todo[0]) if todo else None
+        for position, chunk in enumerate(todo):
+            start, stop, out = pending  # type: ignore[misc]
+            if position + 1 < len(todo):
+                pending = self._dispatch(todo[position + 1])
+            host = jax.tree.map(lambda x, n=stop - start: np.asarray(x)[:n], out)
+            yield chunk, self._columns(start, stop, host)
+
+    @property
+    def rows_per_point(self) -> int:
+        """The table rows of one point (every point has as many), known before
+        any point is computed: the labels of the output's shapes."""
+        if self._pattern is None:
+            job, swept = self._arguments(np.zeros(1, dtype=np.int64))
+            shapes = jax.eval_shape(self._compiled, job, swept)
+            zeros = jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), shapes)
+            one = [r._replace(array=np.asarray(r.array)[0])
+                   for r in label(self._plan, zeros, batch=1)]  # fmt: skip
+            self._pattern = result_columns(one)
+        return len(self._pattern["value"])
+
+    def _columns(self, start: int, stop: int, out: Any) -> dict[str, Any]:
+        n, per_point = stop - start, self.rows_per_point
+        pattern = self._pattern or {}
+        results = label(self._plan, out, batch=1)
+        values = [np.asarray(r.array, dtype=np.float64).reshape(n, -1) for r in results]
+        if sum(v.shape[1] for v in values) != per_point:  # labels are shape-only
+            raise RuntimeError(
+                f"a sweep chunk has {sum(v.shape[1] for v in values)} rows per point "
+                f"where its shapes give {per_point}; please report this."
+            )
+        jobs = np.arange(start, stop, dtype=np.int64)
+        columns: dict[str, Any] = {"job": np.repeat(jobs, per_point)}
+        for key, at in self.points.at(jobs).items():
+            swept = swept_columns(key, at)
+            columns.update({name: np.repeat(v, per_point) for name, v in swept.items()})
+        columns["status"] = Repeated(["ok"] * per_point, n)
+        columns["error"] = Repeated([""] * per_point, n)
+        for name in ("quantity", "wrt", "output", "shape"):
+            columns[name] = Repeated(pattern[name], n)
+        columns["index"] = np.tile(pattern["index"], n)
+        columns["value"] = (
+            np.concatenate(values, axis=1).reshape(-1)
+            if values
+            else np.array([], dtype=np.float64)
+        )
+        return columns
+
+
 def run_sweep(
     model: Any,
     inputs: list[Any],
@@ -225,21 +261,21 @@ def run_sweep(
     method: str | None,
     params: dict[str, Any],
     mode: str = "grid",
-    chunk_size: int = 1024,
+    chunk_size: int | None = 1024,
     on_chunk: Callable[[int, int], None] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Evaluate the derivative at every point of the sweep; return the table.
+    """Evaluate the derivative at every point of the sweep; return the whole table.
+
+    For sweeps that fit in memory; :class:`VectorSweep` streams chunks instead.
 
     Args:
         model, inputs, diff, method: as for :func:`runner.compute.experiment.compute`.
-        params, mode: the sweep (see :func:`expand`).
-        chunk_size: points per compiled call (bounds memory).
+        params, mode: the sweep (see :class:`runner.compute.points.Points`).
+        chunk_size: points per compiled call (bounds the compiled program's memory).
         on_chunk: called with (points done, total) after each chunk.
 
     Returns:
-        Columns: ``job`` (the point), one per swept key (one per element of a
-        swept vector, see :func:`runner.compute.rows.swept_columns`), ``status``,
-        ``error``, then :data:`runner.compute.rows.COLUMNS`.
+        The columns of :meth:`VectorSweep.run`, joined, as numpy arrays.
 
     Example:
         >>> from runner.models.tutorial import linear
@@ -248,59 +284,11 @@ def run_sweep(
         >>> cols["job"].tolist(), cols["inputs.0"].tolist(), cols["value"].tolist()
         ([0, 1, 2], [1.0, 2.0, 3.0], [2.0, 2.0, 2.0])
     """
-    if (
-        isinstance(chunk_size, bool)
-        or not isinstance(chunk_size, int)
-        or chunk_size < 1
-    ):
-        raise ConfigError(
-            "sweep.chunk_size", f"expected an int >= 1, got {chunk_size!r}."
-        )
-    refuse_in_sweep(diff)
-    points = expand(params, mode)
-    prepared = make_plan(model, inputs, diff, method)
-    positions, arrays = _targets(model, prepared.inputs, list(points))
-    batched = []
-    for key, target in zip(points, [*(prepared.inputs[i] for i in positions), *arrays]):
-        dtype, shape = np.asarray(target).dtype, np.shape(target)
-        values = points[key].astype(dtype)
-        if values.shape[1:] != shape:
-            raise ConfigError(
-                f"sweep.{key}",
-                f"each value must have shape {shape} (as the value it replaces), got "
-                f"{values.shape[1:]}.",
-            )
-        batched.append(values)
-    n_inputs = len(positions)
-    total = len(next(iter(points.values())))
-    generators = _generators(model)
-    # One key per point and generator: every point draws its own numbers, and the
-    # generators advance once, so a fixed seed repeats the whole sweep.
-    batched += [np.asarray(jax.random.split(g.split_key(), total)) for g in generators]
-
-    def point(swept: list[Any]) -> Any:
-        args = list(prepared.inputs)
-        for i, value in zip(positions, swept[:n_inputs]):
-            args[i] = value
-        with bm.substitute([*arrays, *generators], swept[n_inputs:]):
-            return prepared.derivative(*args)
-
-    compiled = jax.jit(jax.vmap(point))
-    size = min(chunk_size, total)
-    chunks = []
-    for start in range(0, total, size):
-        index = np.minimum(np.arange(start, start + size), total - 1)  # pad the last
-        out = call(compiled, [b[index] for b in batched])
-        chunks.append(jax.device_get(out))
+    sweep = VectorSweep(model, inputs, diff, method, params, mode, chunk_size)
+    parts = []
+    for _, columns in sweep.run():
+        parts.append({k: np.asarray(v) for k, v in columns.items()})
         if on_chunk is not None:
-            on_chunk(min(start + size, total), total)
-    out = jax.tree_util.tree_map(lambda *xs: np.concatenate(xs)[:total], *chunks)
-    table = result_columns(label(prepared, out, batch=1), points=total)
-    per_point = len(table["value"]) // total
-    columns: dict[str, Any] = {"job": np.repeat(np.arange(total), per_point)}
-    for key, values in points.items():
-        swept = swept_columns(key, values)
-        columns.update({name: np.repeat(v, per_point) for name, v in swept.items()})
-    columns["status"] = np.full(total * per_point, "ok", dtype=object)
-    columns["error"] = np.full(total * per_point, "", dtype=object)
-    return {**columns, **table}
+            done = min(len(parts) * sweep.chunk_size, sweep.points.total)
+            on_chunk(done, sweep.points.total)
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -21,6 +21,7 @@ from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from .compile_cache import default_cache_dir
 from .errors import ConfigError
+from .sizes import DEFAULT_BUDGET
 
 __all__ = [
     "FORMATS",
@@ -129,7 +130,9 @@ class OutputConfig:
     table and ``sweep.png`` in a sweep's directory (false: no plots, and matplotlib
     is not imported). ``fail_on_nonfinite``: fail the run (no table) when a result
     holds NaN or Inf; by default such arrays are only flagged, with a
-    ``nonfinite_<quantity>`` row and a console warning.
+    ``nonfinite_<quantity>`` row and a console warning. ``csv_max_rows``: a
+    vectorized sweep's table past this many rows is written as Parquet only (CSV
+    is for reading by eye; null: no limit).
     """
 
     formats: list[str] = field(default_factory=lambda: ["csv", "parquet"])
@@ -137,6 +140,7 @@ class OutputConfig:
     summary: bool = True
     plots: bool = True
     fail_on_nonfinite: bool = False
+    csv_max_rows: Optional[int] = 1_000_000  # noqa: UP045 (OmegaConf's typing)
 
 
 class SweepMode(Enum):
@@ -155,15 +159,18 @@ class SweepConfig:
     list, a range ``{start, stop, num}`` (``num`` a whole number >= 1, ends
     included; start and stop may be lists of equal length for vector inputs), or
     ``{start, stop, step}`` for numbers. ``mode``: ``grid`` or ``zip``.
-    ``chunk_size``: points per compiled call, which bounds memory. Table columns
-    are named ``inputs.<i>`` and ``model.<path>``, as in a ``-m`` sweep. With no
-    values under ``inputs`` and ``model`` (the default), nothing is swept.
+    ``chunk_size``: points per compiled call, computed and written together
+    (null: as many as ``memory_budget`` holds, ``256MB``, ``1GiB`` or bytes).
+    Table columns are named ``inputs.<i>`` and ``model.<path>``, as in a ``-m``
+    sweep. With no values under ``inputs`` and ``model`` (the default), nothing
+    is swept.
     """
 
     inputs: dict[str, Any] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
     mode: SweepMode = SweepMode.grid
-    chunk_size: int = 1024
+    chunk_size: Optional[int] = None  # noqa: UP045 (OmegaConf's typing)
+    memory_budget: Any = DEFAULT_BUDGET
 
 
 @dataclass

@@ -163,8 +163,8 @@ def is_swept(spec: Spec) -> bool:
     ``sweep.model`` (an empty ``sweep`` block, the default, runs one point).
 
     Raises:
-        ConfigError: a ``sweep`` block that sets ``mode`` or ``chunk_size`` but
-            sweeps nothing.
+        ConfigError: a ``sweep`` block that sets ``mode``, ``chunk_size`` or
+            ``memory_budget`` but sweeps nothing.
 
     Example:
         >>> is_swept(to_spec({"sweep": {"inputs": {"0": [1.0, 2.0]}}}))
@@ -176,11 +176,13 @@ def is_swept(spec: Spec) -> bool:
     if sweep.inputs or sweep.model:
         return True
     default = SweepConfig()
-    if sweep.mode != default.mode or sweep.chunk_size != default.chunk_size:
+    settings = ("mode", "chunk_size", "memory_budget")
+    changed = [k for k in settings if getattr(sweep, k) != getattr(default, k)]
+    if changed:
         raise ConfigError(
-            "sweep",
-            "sets mode or chunk_size but sweeps nothing; add values under "
-            "sweep.inputs.<i> or sweep.model.<path>, or drop those settings.",
+            f"sweep.{changed[0]}",
+            "is set but the sweep block sweeps nothing; add values under "
+            "sweep.inputs.<i> or sweep.model.<path>, or drop the setting.",
         )
     return False
 

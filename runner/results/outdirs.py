@@ -17,6 +17,7 @@ Each check returns the :class:`~runner.config.errors.ConfigError` to raise or pr
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 from collections.abc import Iterable
@@ -24,8 +25,9 @@ from pathlib import Path
 
 from ..config.errors import ConfigError
 from ..config.schema import FORMATS
+from .dataset import DATASET, discard_dataset, foreign_entries
 from .record import RUN_RECORD, SWEEP_RECORD
-from .tables import table_file
+from .tables import is_temp_of, table_file
 
 __all__ = [
     "PLOT",
@@ -91,19 +93,39 @@ def foreign_files(
     """
     mine = set(ours)
     found = [n for n in names if n not in mine and (Path(folder) / n).exists()]
+    what = "the run would replace it"
+    if DATASET in names and not found:  # the runner's dataset, holding the user's?
+        found = [f"{DATASET}/{n}" for n in foreign_entries(Path(folder) / DATASET)]
+        what = "the sweep would read it as part of its table"
     if not found:
         return None
     return ConfigError(_option(sweep), f"{Path(folder) / found[0]} was not written "
-                       f"by the runner; the run would replace it; move it away, or "
-                       f"choose another {_option(sweep)}.")  # fmt: skip
+                       f"by the runner; {what}; move it away, or choose another "
+                       f"{_option(sweep)}.")  # fmt: skip
 
 
 def discard(folder: Path, names: Iterable[str]) -> None:
-    """Remove the files ``names`` of ``folder`` (those a record says are ours)."""
+    """Remove the files ``names`` of ``folder`` (those a record says are ours), and
+    the temp files of their writes that a kill left; of a sweep's dataset
+    directory, only the parts the runner writes.
+
+    Example:
+        >>> import tempfile
+        >>> d = Path(tempfile.mkdtemp())
+        >>> for name in ("results.csv", ".results.csv.0123456789abcdef.tmp", "x"):
+        ...     _ = (d / name).write_text("")
+        >>> discard(d, ["results.csv"]); sorted(p.name for p in d.iterdir())
+        ['x']
+    """
     for name in names:
         path = Path(folder) / name
         if path.is_file() or path.is_symlink():
             path.unlink(missing_ok=True)
+        elif name == DATASET and path.is_dir():
+            discard_dataset(path)
+        for temp in Path(folder).glob(f".{glob.escape(name)}.*.tmp"):
+            if is_temp_of(temp.name, name) and temp.is_file():  # a killed write's
+                temp.unlink(missing_ok=True)
 
 
 def _read(path: Path) -> dict | None:

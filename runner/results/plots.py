@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..config.schema import GRADIENT_KINDS, SECOND_ORDER_KINDS
+from .dataset import PLOTTED
 from .tables import atomic_write
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ def plot_results(
     Args:
         results: the arrays of a job (:func:`runner.compute.experiment.compute`).
         path: the PNG to write (replaced atomically).
+        step: ``frame`` holds every ``step``-th point of the sweep (said in the
+            heading, so that a reader knows the lines are decimated).
         title: a title over the whole picture, e.g. the experiment's name.
         kind: the derivative's kind (``grad``, ``jacobian``, ``hessian`` ...); it
             only chooses the axis labels.
@@ -103,7 +106,7 @@ def _element(shape: str, index: int) -> str:
 
 
 def plot_sweep(
-    frame: pd.DataFrame, swept_keys: Sequence[str], path: Path
+    frame: pd.DataFrame, swept_keys: Sequence[str], path: Path, step: int = 1
 ) -> Path | None:
     """Draw each derivative element of a sweep against its one numeric swept key.
 
@@ -142,7 +145,7 @@ def plot_sweep(
     if len(varying) != 1 or not is_numeric_dtype(frame[varying[0]]):
         return None
     key = varying[0]
-    drawn = frame["quantity"].isin(["grad", "eigenvalue_real"])
+    drawn = frame["quantity"].isin(PLOTTED)
     grads = frame[drawn & (frame["status"] == "ok")]
     if grads.empty:
         return None
@@ -176,6 +179,8 @@ def plot_sweep(
     heading = f"derivatives against {key}"
     if len(groups) > len(shown):
         heading += f" (first {len(shown)} of {len(groups)} derivatives)"
+    if step > 1:
+        heading += f"\nevery {step}th point drawn"
     fig.suptitle(heading)
     return _save(fig, path)
 

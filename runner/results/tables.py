@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..compute.rows import round_significant
+from ..compute.rows import Repeated, round_significant
 from ..config.schema import FORMATS
 
-__all__ = ["SCHEMA_VERSION", "TABLE_STEM", "TEXT_COLUMNS", "atomic_write",
-           "table_file", "write_json", "write_tables"]  # fmt: skip
+__all__ = ["SCHEMA_VERSION", "TABLE_STEM", "TEXT_COLUMNS", "arrow_table",
+           "atomic_write", "is_temp_of", "table_file", "write_csv_batches",
+           "write_json", "write_tables"]  # fmt: skip
 
 TABLE_STEM = "results"  # results.csv, results.parquet
 
@@ -40,6 +42,23 @@ SCHEMA_VERSION = 2
 
 #: Columns that hold text, whatever their cells look like (``shape`` "4" too).
 TEXT_COLUMNS = ("quantity", "wrt", "output", "shape", "status", "error")
+
+
+_TEMP = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{16}\.tmp$")
+
+
+def is_temp_of(temp: str, name: str) -> bool:
+    """Whether the file name ``temp`` is one :func:`atomic_write` gives a temp file
+    of ``name`` (which a killed write leaves behind).
+
+    Example:
+        >>> is_temp_of(".results.csv.0123456789abcdef.tmp", "results.csv")
+        True
+        >>> is_temp_of(".results.csv.notes.tmp", "results.csv")
+        False
+    """
+    match = _TEMP.match(temp)
+    return bool(match) and match["name"] == name
 
 
 def _new_temp(path: Path) -> Path:
@@ -82,7 +101,21 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 _NUMERIC = {"f": "float64", "i": "int64", "u": "uint64"}
 
 
-def _arrow_column(column: np.ndarray) -> Any:
+def _repeated_text(column: Repeated) -> Any:
+    """A :class:`~runner.compute.rows.Repeated` column as Arrow text, from bytes."""
+    import pyarrow as pa
+
+    encoded = [c.encode() for c in column.cells]
+    lengths = np.tile(np.array([len(e) for e in encoded], dtype=np.int64), column.times)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    data = pa.py_buffer(b"".join(encoded) * column.times)
+    return pa.LargeStringArray.from_buffers(
+        len(lengths), pa.py_buffer(offsets), data
+    ).cast(pa.string())
+
+
+def _arrow_column(column: Any) -> Any:
     """One Arrow column, built from buffers where possible.
 
     ``pyarrow.array`` imports pandas (half a second) to inspect its input; numeric
@@ -90,6 +123,9 @@ def _arrow_column(column: np.ndarray) -> Any:
     """
     import pyarrow as pa
 
+    if isinstance(column, Repeated):
+        return _repeated_text(column)
+    column = np.asarray(column)
     kind = column.dtype.kind
     if kind in _NUMERIC:
         data = np.ascontiguousarray(column, dtype=_NUMERIC[kind])
@@ -110,11 +146,15 @@ def _arrow_column(column: np.ndarray) -> Any:
         return pa.array([None if v is None else str(v) for v in cells])
 
 
-def _arrow_table(columns: Mapping[str, Any]) -> Any:
-    """The table as it is written: floats as float64, at full precision."""
+def arrow_table(columns: Mapping[str, Any]) -> Any:
+    """The table as it is written: floats as float64, at full precision.
+
+    Example:
+        >>> arrow_table({"job": np.array([0]), "value": np.array([0.5])}).num_rows
+        1"""
     import pyarrow as pa
 
-    return pa.table({name: _arrow_column(np.asarray(c)) for name, c in columns.items()})
+    return pa.table({name: _arrow_column(c) for name, c in columns.items()})
 
 
 def _rounded_table(table: Any, precision: int | None) -> Any:
@@ -172,7 +212,7 @@ def write_tables(
     import pyarrow.csv
     import pyarrow.parquet
 
-    table = _arrow_table(columns)  # one table: Parquet's, CSV's rounded from it
+    table = arrow_table(columns)  # one table: Parquet's, CSV's rounded from it
     rounded = _rounded_table(table, precision)
     writers = {
         "csv": lambda p: pyarrow.csv.write_csv(rounded, p),
@@ -184,6 +224,32 @@ def write_tables(
         atomic_write(path, writers[fmt])
         written.append(path)
     return written
+
+
+def write_csv_batches(
+    batches: Iterable[Any], schema: Any, path: Path, precision: int | None = None
+) -> None:
+    """Write Arrow record ``batches`` (of ``schema``) as one CSV file, atomically,
+    one batch in memory at a time; floats rounded as :func:`write_tables` does.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> table = arrow_table({"value": np.array([1 / 3])})
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "results.csv"
+        >>> write_csv_batches(table.to_batches(), table.schema, p, precision=2)
+        >>> p.read_text().split()
+        ['"value"', '0.33']
+    """
+    import pyarrow as pa
+    import pyarrow.csv
+
+    def write(tmp: Path) -> None:
+        with pyarrow.csv.CSVWriter(str(tmp), schema) as writer:
+            for batch in batches:
+                table = pa.Table.from_batches([batch], schema=schema)
+                writer.write_table(_rounded_table(table, precision))
+
+    atomic_write(Path(path), write)
 
 
 def write_json(path: Path, record: dict[str, Any]) -> None:

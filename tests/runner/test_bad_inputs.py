@@ -211,7 +211,7 @@ JOBS = [
         sweep={"inputs": {"1": {"start": Y, "stop": [1.0, 1.0], "num": 10**13}}}),
     job("swept values of the wrong shape", ("sweep.inputs.0:", "shape (3,)"),
         sweep={"inputs": {"0": [1.0, 2.0]}}),
-    job("sweep settings without values", ("sweep:", "sweeps nothing"),
+    job("sweep settings without values", ("sweep.mode:", "sweeps nothing"),
         sweep={"mode": "zip"}),
     job("NaN result with fail_on_nonfinite",
         ("output.fail_on_nonfinite:", "grad w.r.t. arg0", "NaN/Inf"),

@@ -161,7 +161,7 @@ def test_on_a_terminal_a_vectorized_sweep_draws_points_per_second():
 
     out = io.StringIO()
     terminal = Console(file=out, force_terminal=True, width=120)
-    with chunk_progress(terminal, chunk_size=2) as report:
+    with chunk_progress(terminal) as report:
         report(2, 4)
         report(4, 4)
     drawn = out.getvalue()

@@ -13,7 +13,7 @@ import pytest
 
 from runner.app.job import execute, run_job, to_plain
 from runner.app.sweep import start_sweep, write_aggregate
-from runner.compute.vsweep import sweep_params
+from runner.compute.points import sweep_params
 from runner.config.errors import RunnerError
 from runner.results import LayoutError, load, read_table
 from runner.results.tables import write_tables

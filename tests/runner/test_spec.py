@@ -52,8 +52,9 @@ def test_values_are_converted_as_composition_converts_them():
 
 def test_a_sweep_block_that_sweeps_nothing_is_refused_when_it_sets_options():
     assert not is_swept(to_spec({}))
-    with pytest.raises(ConfigError, match="^sweep: sets mode or chunk_size"):
-        is_swept(to_spec({"sweep": {"chunk_size": 8}}))
+    for key, value in (("chunk_size", 8), ("memory_budget", "1GB"), ("mode", "zip")):
+        with pytest.raises(ConfigError, match=f"^sweep.{key}: is set but the sweep"):
+            is_swept(to_spec({"sweep": {key: value}}))
 
 
 @pytest.mark.parametrize(

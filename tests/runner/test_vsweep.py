@@ -9,7 +9,8 @@ import pytest
 
 import runner.core as bm
 from runner.compute.experiment import DiffSpec, compute
-from runner.compute.vsweep import expand, run_sweep
+from runner.compute.points import expand
+from runner.compute.vsweep import run_sweep
 from runner.config.errors import ConfigError
 from runner.models.neuro import FitzHughNagumo
 from runner.models.tutorial import f1
