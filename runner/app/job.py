@@ -23,16 +23,13 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
-import runner.core as bm
-
 from ..compute.experiment import Result, compute
 from ..compute.nonfinite import describe_nonfinite, raise_on_nonfinite
 from ..compute.rows import result_columns
-from ..config.build import allowed_prefixes, build_inputs, build_model
-from ..config.compile_cache import use_compile_cache
+from ..config.build import build_experiment
 from ..config.errors import ConfigError, RunnerError, wants_traceback
 from ..config.schema import SweepConfig
-from ..config.spec import DiffSpec, Spec, is_swept, to_spec
+from ..config.spec import Spec, is_swept, to_spec
 from ..results.dataset import DATASET
 from ..results.outdirs import (
     PLOT,
@@ -49,6 +46,7 @@ from ..results.outdirs import (
 from ..results.record import RUN_RECORD, read_run, write_run
 from ..results.summary import console_for, print_summary, save_summary
 from ..results.tables import table_file, write_tables
+from .distributed import ChunksFailed
 
 __all__ = ["execute", "run_job", "to_plain", "versions"]
 
@@ -84,16 +82,6 @@ def versions() -> dict[str, str]:
     return found
 
 
-def _build(spec: Spec) -> tuple[Any, list[Any], DiffSpec, Any]:
-    """Seed, then build the model and the inputs of a validated spec."""
-    use_compile_cache(spec.compile_cache)
-    bm.random.seed(spec.seed)
-    allowed = allowed_prefixes(spec.allowed_targets)
-    model = build_model(spec.model, allowed)
-    inputs = build_inputs(spec.inputs, allowed)
-    return model, inputs, spec.diff, spec.method
-
-
 def execute(plain: dict[str, Any]) -> list[Result]:
     """Validate ``plain`` (:func:`runner.config.spec.to_spec`), seed, build the model
     and inputs, and compute the derivative.
@@ -104,7 +92,7 @@ def execute(plain: dict[str, Any]) -> list[Result]:
         >>> [float(r.array) for r in execute(plain)]
         [2.0]
     """
-    return compute(*_build(to_spec(plain)))
+    return compute(*build_experiment(to_spec(plain)))
 
 
 def execute_sweep(
@@ -130,7 +118,7 @@ def _execute_sweep(spec: Spec, console: Console | None = None) -> dict[str, Any]
 
     sweep = spec.sweep or SweepConfig()
     params = sweep_params({"inputs": sweep.inputs, "model": sweep.model})
-    args = _build(spec)
+    args = build_experiment(spec)
     kwargs = {"mode": sweep.mode.value, "chunk_size": sweep.chunk_size}
     console = console or console_for(stderr=True)
     with chunk_progress(console) as on_chunk:
@@ -241,7 +229,7 @@ def run_job(
     try:
         if invalid is not None:
             raise invalid
-        results, done = _compute_and_write(spec, output_dir, title, record,
+        results, done = _compute_and_write(spec, plain, output_dir, title, record,
                                            resume_from)  # fmt: skip
         record.update(status="ok", rows=done["rows"])
         record["written"] = [n for n in will if (output_dir / n).exists()
@@ -306,6 +294,7 @@ def _summarize(
 
 def _compute_and_write(
     spec: Spec,
+    plain: dict[str, Any],
     output_dir: Path,
     title: str,
     record: dict[str, Any],
@@ -320,12 +309,12 @@ def _compute_and_write(
         from .progress import chunk_progress
         from .vectorized import run_vectorized
 
-        args = _build(spec)
+        args = build_experiment(spec)
         with chunk_progress(console_for(stderr=True)) as on_chunk:
-            done = run_vectorized(spec, args, output_dir, record, resume_from,
-                                  on_chunk)  # fmt: skip
+            done = run_vectorized(spec, plain, args, output_dir, record,
+                                  resume_from, on_chunk)  # fmt: skip
         return [], done
-    results = compute(*_build(spec))
+    results = compute(*build_experiment(spec))
     if output.fail_on_nonfinite:
         raise_on_nonfinite(results)
     table = result_columns(results)
@@ -391,7 +380,7 @@ def _fail(
     else:
         message = " ".join(str(err).split())  # one line, whatever the cause printed
     written = record.get("written", [])
-    if isinstance(err, KeyboardInterrupt) and "sweep" in record:
+    if isinstance(err, (KeyboardInterrupt, ChunksFailed)) and "sweep" in record:
         written = [n for n in written if n != DATASET]  # resume=true goes on
         message += " (the chunks written are kept; resume=true computes the rest)"
     record.update(status="failed", error_type=type(err).__name__, error=message)

@@ -21,9 +21,10 @@ from ..compute.nonfinite import count_nonfinite as count_in
 from ..compute.points import describe, sweep_params
 from ..compute.rows import SWEPT_DIGITS, round_significant
 from ..compute.vsweep import VectorSweep
+from ..config.build import build_experiment
 from ..config.errors import CheckError, ConfigError
-from ..config.schema import SweepConfig
-from ..config.spec import Spec
+from ..config.spec import Spec, to_spec
+from ..config.sweep_schema import Executor, SweepConfig
 from ..results.dataset import (
     DATASET,
     count_nonfinite,
@@ -36,7 +37,7 @@ from ..results.dataset import (
 from ..results.record import write_run
 from ..results.tables import table_file
 
-__all__ = ["MAX_COORDS", "run_vectorized"]
+__all__ = ["MAX_COORDS", "build_sweep", "count_chunk", "run_vectorized"]
 
 #: A grid's coordinates are recorded in ``run.json`` up to this many values.
 MAX_COORDS = 100_000
@@ -86,6 +87,7 @@ def _kept_parts(
 
 def run_vectorized(
     spec: Spec,
+    plain_config: dict[str, Any],
     args: tuple[Any, ...],
     output_dir: Path,
     record: dict[str, Any],
@@ -96,6 +98,8 @@ def run_vectorized(
 
     Args:
         spec: the validated spec (``spec.sweep`` sweeps something).
+        plain_config: the plain config it was validated from (what Ray workers
+            build the sweep from).
         args: the built ``(model, inputs, diff, method)``.
         output_dir: the job's directory.
         record: the job's ``run.json`` record (``status: running``); gets the
@@ -112,16 +116,15 @@ def run_vectorized(
         ConfigError: a bad sweep block.
         CheckError: NaN/Inf values with ``output.fail_on_nonfinite``.
     """
-    sweep_cfg = spec.sweep or SweepConfig()
-    block = {"inputs": sweep_cfg.inputs, "model": sweep_cfg.model,
-             "mode": sweep_cfg.mode.value}  # fmt: skip
-    sweep = VectorSweep(*args, sweep_params(block), sweep_cfg.mode.value,
-                        sweep_cfg.chunk_size, sweep_cfg.memory_budget)  # fmt: skip
+    sweep = _sweep(spec, args)
     layout = _layout(sweep)
     csv = _check_csv(spec, layout["rows"])
     dataset = Path(output_dir) / DATASET
     kept = _kept_parts(dataset, resume_from, layout)
     discard_dataset(dataset, keep=kept)
+    sweep_cfg = spec.sweep or SweepConfig()
+    block = {"inputs": sweep_cfg.inputs, "model": sweep_cfg.model,
+             "mode": sweep_cfg.mode.value}  # fmt: skip
     record["sweep"] = {**describe(block), "dataset": layout}
     coords = _coords(sweep)
     if coords is not None:
@@ -133,13 +136,25 @@ def run_vectorized(
     total, done = sweep.points.total, len(kept) * sweep.chunk_size
     bad = count_nonfinite(dataset, chunks=kept)
     todo = [c for c in range(sweep.chunks) if c not in set(kept)]
-    for chunk, columns in sweep.run(todo):
-        bad += sum(count_in(np.asarray(c)) for c in columns.values()
-                   if isinstance(c, np.ndarray) and c.dtype.kind == "f")  # fmt: skip
-        write_part(dataset, chunk, columns)
+
+    def chunk_done(nonfinite: int) -> None:
+        nonlocal bad, done
+        bad += nonfinite
         done = min(done + sweep.chunk_size, total)
         if on_chunk is not None:
             on_chunk(done, total)
+
+    if sweep_cfg.executor is Executor.ray:
+        from .distributed import run_on_ray
+
+        plain = {**plain_config, "sweep": {**plain_config["sweep"],
+                                           "chunk_size": sweep.chunk_size}}  # fmt: skip
+        run_on_ray(plain, dataset, todo, sweep_cfg.ray,
+                   lambda _, nonfinite: chunk_done(nonfinite))  # fmt: skip
+    else:
+        for chunk, columns in sweep.run(todo):
+            write_part(dataset, chunk, columns)
+            chunk_done(count_chunk(columns))
     _nonfinite(bad, spec.output.fail_on_nonfinite)
     if csv:
         write_csv(dataset, Path(output_dir) / table_file("csv"), spec.output.precision)
@@ -158,6 +173,39 @@ def run_vectorized(
         discard_dataset(dataset)
     return {"points": total, "rows": layout["rows"], "csv": csv,
             "dataset": dataset}  # fmt: skip
+
+
+def _sweep(spec: Spec, args: tuple[Any, ...]) -> VectorSweep:
+    """The :class:`VectorSweep` of ``spec``'s sweep block over the built ``args``."""
+    sweep = spec.sweep or SweepConfig()
+    block = {"inputs": sweep.inputs, "model": sweep.model}
+    return VectorSweep(*args, sweep_params(block), sweep.mode.value,
+                       sweep.chunk_size, sweep.memory_budget)  # fmt: skip
+
+
+def build_sweep(plain: dict[str, Any]) -> VectorSweep:
+    """The sweep of a plain config, built (seeded) as a job builds it: what a
+    worker computes its chunks with.
+
+    Example:
+        >>> plain = {"model": {"_target_": "runner.models.tutorial.linear"},
+        ...          "inputs": [2.0, 1.0], "sweep": {"inputs": {"1": [1.0, 2.0]}}}
+        >>> build_sweep(plain).points.total
+        2
+    """
+    spec = to_spec(plain)
+    return _sweep(spec, build_experiment(spec))
+
+
+def count_chunk(columns: dict[str, Any]) -> int:
+    """NaN/Inf values of a chunk's float columns (``value``, the swept ones).
+
+    Example:
+        >>> count_chunk({"value": np.array([1.0, np.nan]), "job": np.array([0, 0])})
+        1
+    """
+    return sum(count_in(c) for c in columns.values()
+               if isinstance(c, np.ndarray) and c.dtype.kind == "f")  # fmt: skip
 
 
 def _nonfinite(bad: int, fail: bool) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 from .errors import ConfigError, how_to_allow
 
 __all__ = [
+    "build_experiment",
     "DEFAULT_ALLOWED",
     "ENV_ALLOWED",
     "allowed_prefixes",
@@ -346,3 +347,27 @@ def build_inputs(
             item = _call(item, f"inputs.{i}", allowed)
         built.append(item)
     return built
+
+
+def build_experiment(spec: Any) -> tuple[Any, list[Any], Any, Any]:
+    """Seed, then build the model and the inputs of a validated spec
+    (:class:`runner.config.spec.Spec`): ``(model, inputs, diff, method)``.
+
+    Example:
+        >>> from runner.config.spec import to_spec
+        >>> spec = to_spec({"model": {"_target_": "runner.models.tutorial.linear"},
+        ...                 "inputs": [2.0, 1.0]})
+        >>> model, inputs, diff, method = build_experiment(spec)
+        >>> model.__name__, [float(x) for x in inputs], diff.kind.value
+        ('linear', [2.0, 1.0], 'grad')
+    """
+    import runner.core as bm
+
+    from .compile_cache import use_compile_cache
+
+    use_compile_cache(spec.compile_cache)
+    bm.random.seed(spec.seed)
+    allowed = allowed_prefixes(spec.allowed_targets)
+    model = build_model(spec.model, allowed)
+    inputs = build_inputs(spec.inputs, allowed)
+    return model, inputs, spec.diff, spec.method

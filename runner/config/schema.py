@@ -21,7 +21,7 @@ from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
 from .compile_cache import default_cache_dir
 from .errors import ConfigError
-from .sizes import DEFAULT_BUDGET
+from .sweep_schema import SweepConfig, SweepMode
 
 __all__ = [
     "FORMATS",
@@ -141,36 +141,6 @@ class OutputConfig:
     plots: bool = True
     fail_on_nonfinite: bool = False
     csv_max_rows: Optional[int] = 1_000_000  # noqa: UP045 (OmegaConf's typing)
-
-
-class SweepMode(Enum):
-    """How swept values combine: every combination, or in step."""
-
-    grid = "grid"
-    zip = "zip"
-
-
-@dataclass
-class SweepConfig:
-    """A vectorized sweep: every point in one compiled, batched call.
-
-    ``inputs``: input position -> values (a whole input per point); ``model``:
-    attribute path of a model Array -> values (e.g. ``current``). Values are a
-    list, a range ``{start, stop, num}`` (``num`` a whole number >= 1, ends
-    included; start and stop may be lists of equal length for vector inputs), or
-    ``{start, stop, step}`` for numbers. ``mode``: ``grid`` or ``zip``.
-    ``chunk_size``: points per compiled call, computed and written together
-    (null: as many as ``memory_budget`` holds, ``256MB``, ``1GiB`` or bytes).
-    Table columns are named ``inputs.<i>`` and ``model.<path>``, as in a ``-m``
-    sweep. With no values under ``inputs`` and ``model`` (the default), nothing
-    is swept.
-    """
-
-    inputs: dict[str, Any] = field(default_factory=dict)
-    model: dict[str, Any] = field(default_factory=dict)
-    mode: SweepMode = SweepMode.grid
-    chunk_size: Optional[int] = None  # noqa: UP045 (OmegaConf's typing)
-    memory_budget: Any = DEFAULT_BUDGET
 
 
 @dataclass

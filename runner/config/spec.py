@@ -176,7 +176,7 @@ def is_swept(spec: Spec) -> bool:
     if sweep.inputs or sweep.model:
         return True
     default = SweepConfig()
-    settings = ("mode", "chunk_size", "memory_budget")
+    settings = ("mode", "chunk_size", "memory_budget", "executor", "ray")
     changed = [k for k in settings if getattr(sweep, k) != getattr(default, k)]
     if changed:
         raise ConfigError(

@@ -216,3 +216,34 @@ def returns_dict(x: Any) -> dict[str, Any]:
         2.0
     """
     return {"a": x.sum()}
+
+
+class DiesAt:
+    """``2 x + y`` (the tutorial's ``linear``), whose process is killed (SIGKILL)
+    when a computed point has ``x == at``: a Ray worker dying mid-chunk.
+
+    Tracing (as the driver does to learn the sweep's shapes) never kills; only
+    running the compiled chunk does. With ``marker`` (a file path), only the
+    first process to reach the point dies (the file says it did), so a retry
+    succeeds.
+    """
+
+    def __init__(self, at: float, marker: str | None = None) -> None:
+        self.at, self.marker = float(at), marker
+
+    def __call__(self, x: Any, y: Any) -> Any:
+        jax.debug.callback(self._maybe_die, x)
+        return 2 * x + y
+
+    def _maybe_die(self, x: Any) -> None:
+        import signal
+
+        import numpy as np
+
+        if not np.any(np.asarray(x) == self.at):
+            return
+        if self.marker is not None:
+            if Path(self.marker).exists():
+                return
+            Path(self.marker).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
