@@ -6,6 +6,6 @@ summary, and loading results back (:func:`load`, re-exported here as the public
 ``runner.results.load``). Imports :mod:`runner.compute` and :mod:`runner.config`.
 """
 
-from .loader import LayoutError, Results, load, read_table
+from .loader import LayoutError, Results, SelectionError, load, read_table
 
-__all__ = ["LayoutError", "Results", "load", "read_table"]
+__all__ = ["LayoutError", "Results", "SelectionError", "load", "read_table"]

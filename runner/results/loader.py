@@ -1,40 +1,49 @@
 """Loading results back: a run's or a sweep's table as arrays in their own shapes.
 
 ``load(path)`` takes a run directory, a sweep directory (a ``-m`` multirun or a
-run with a vectorized ``sweep`` block) or a results table (CSV or Parquet), and
-gives a :class:`Results`: ``.array("grad", "arg0")`` rebuilds each array from the
-table's ``shape`` and ``index`` columns, with a sweep's points as leading axes
-(one per swept key for a vectorized grid, one for a zip or a ``-m`` sweep) and
-``.coords`` holding the swept values along those axes.
+run with a vectorized ``sweep`` block) or a results table (CSV, Parquet, or a
+directory of Parquet parts), and gives a :class:`Results`: ``.array("grad",
+"arg0")`` rebuilds each array from the table's ``shape`` and ``index`` columns,
+with a sweep's points as leading axes (one per swept key for a vectorized grid,
+one for a zip or a ``-m`` sweep) and ``.coords`` holding the swept values along
+those axes. Parquet is read lazily (:mod:`runner.results.scan`): a call reads
+only the columns and rows it needs, and ``where=`` picks points without reading
+the others.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..compute.rows import ELEMENT_COLUMN, swept_names
+from ..compute.rows import COLUMNS, ELEMENT_COLUMN, swept_names
 from ..config.errors import RunnerError
 from .record import RUN_RECORD, read_run
-from .tables import TEXT_COLUMNS, table_file
+from .scan import (
+    LayoutError,
+    Scan,
+    check_layout,
+    find_table,
+    label_filter,
+    normalize_frame,
+)
+from .selection import (
+    Pick,
+    SelectionError,
+    pick,
+    point_values,
+    positions,
+    recorded_coords,
+)
+from .tables import TEXT_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["LayoutError", "Results", "load", "read_table"]
-
-
-class LayoutError(RunnerError, ValueError):
-    """A quantity's rows that do not make one array: their shapes differ between
-    jobs (ragged results), or an index lies outside its shape or repeats.
-
-    Example:
-        >>> isinstance(LayoutError("load: grad/arg0 ..."), ValueError)
-        True
-    """
+__all__ = ["LayoutError", "Results", "SelectionError", "load", "read_table"]
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -54,7 +63,6 @@ def read_table(path: Path) -> pd.DataFrame:
         {'quantity': 'grad', 'wrt': '', 'shape': '2', 'index': 1, 'value': 0.5}
     """
     import pandas as pd
-    from pandas.api.types import is_numeric_dtype
 
     path = Path(path)
     if path.suffix == ".parquet":
@@ -67,58 +75,111 @@ def read_table(path: Path) -> pd.DataFrame:
             f"load: {path} is not a results table; give a .csv or .parquet file, "
             f"or the directory of a run or sweep."
         )
-    for column in frame.columns:
-        if column in ("job", "index") and is_numeric_dtype(frame[column]):
-            continue
-        if column in TEXT_COLUMNS:
-            frame[column] = frame[column].fillna("")
-        elif not is_numeric_dtype(frame[column]):  # numbers where every cell is one
-            try:  # float() also reads the nan and inf that CSV holds
-                frame[column] = pd.to_numeric(
-                    [np.nan if c in ("", None) else float(c) for c in frame[column]]
-                )
-            except (TypeError, ValueError):
-                pass
-    for column in ("job", "index"):
-        numeric = column in frame and is_numeric_dtype(frame[column])
-        if numeric and (frame[column] % 1 == 0).all():
-            frame[column] = frame[column].astype(np.int64)
-    return frame
+    return normalize_frame(frame)
 
 
-@dataclass
 class Results:
     """A loaded table and how its points lie.
 
-    Attributes:
-        frame: the table (``pandas.DataFrame``).
+    A Parquet table is read lazily: :meth:`array` reads the rows of one label
+    (of the points ``where=`` picks), and ``coords`` and ``shape`` come from
+    ``run.json`` or from the ``job`` and swept columns alone.
+
+    Args:
+        frame: the table: a ``pandas.DataFrame``, or a
+            :class:`~runner.results.scan.Scan` as :func:`load` opens it.
         dims: the names of the leading axes: ``()`` for a single run, the swept
             keys for a vectorized grid, ``("job",)`` for a zip or ``-m`` sweep.
         coords: swept key -> its values: along its own axis for a grid, one per
             point for a zip or ``-m`` sweep (``job`` holds the job numbers); a
-            swept vector's values have one more axis.
-        shape: the lengths of the leading axes.
+            swept vector's values have one more axis. None: read from the table.
+        shape: the lengths of the leading axes; None: from the table.
+        numbered: the points are jobs ``0, 1, ...`` in order (a vectorized
+            sweep), so a selection of them reads no other rows.
+
+    Example:
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"job": [0, 1], "model.b": [0.5, 0.7], "status": "ok",
+        ...     "error": "", "quantity": "value", "wrt": "", "output": "",
+        ...     "shape": "", "index": 0, "value": [1.0, 2.0]})
+        >>> res = Results(frame, ("job",))
+        >>> res.shape, res.coords["model.b"], res.array("value", "", where={"job": 1})
+        ((2,), array([0.5, 0.7]), array([2.]))
     """
 
-    frame: Any
-    dims: tuple[str, ...] = ()
-    coords: dict[str, np.ndarray] = field(default_factory=dict)
-    shape: tuple[int, ...] = ()
+    def __init__(
+        self,
+        frame: Any,
+        dims: tuple[str, ...] = (),
+        coords: Mapping[str, Any] | None = None,
+        shape: tuple[int, ...] | None = None,
+        *,
+        numbered: bool = False,
+    ) -> None:
+        self._scan = frame if isinstance(frame, Scan) else Scan.of_frame(frame)
+        self.dims = tuple(dims)
+        self._coords = None if coords is None else dict(coords)
+        self._shape = None if shape is None else tuple(int(n) for n in shape)
+        self._numbered = numbered
+        self._job_list: np.ndarray | None = None
+        columns = self._scan.columns
+        self._swept = swept_names(columns) if "status" in columns else []
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The whole table (a ``pandas.DataFrame``), read on first use and kept:
+        every row of every part; for a few points of a large sweep use
+        :meth:`array` with ``where=``."""
+        return self._scan.frame()
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The lengths of the leading axes (``()`` for a single run)."""
+        if self._shape is None:
+            self._shape = (len(self._jobs()),) if self.dims else ()
+        return self._shape
+
+    @property
+    def coords(self) -> dict[str, np.ndarray]:
+        """Swept key -> its values (as the ``coords`` argument), read on first use
+        from the ``job`` and swept columns unless ``run.json`` records them."""
+        if self._coords is None:
+            self._coords = self._read_coords()
+        return self._coords
 
     def array(
-        self, quantity: str = "grad", wrt: str = "arg0", output: str = ""
+        self,
+        quantity: str = "grad",
+        wrt: str = "arg0",
+        output: str = "",
+        where: Mapping[str, Any] | None = None,
     ) -> np.ndarray:
         """One quantity as an array of shape ``(*self.shape, *its own shape)``.
 
-        Points where the job failed hold NaN.
+        Points where the job failed hold NaN. Only the rows of this label (and
+        of the points ``where`` picks) are read.
 
         Args:
             quantity: the ``quantity`` column (``grad``, ``value``, ...).
             wrt: the ``wrt`` column (``arg0``, a variable path, ``""``).
             output: the ``output`` column (``""``, ``[0]``, ...).
+            where: picks sweep points: swept key (as in :attr:`dims`, ``job``
+                for a zip or ``-m`` sweep, or a vector's element ``inputs.1[0]``)
+                -> a coordinate, a list of them, or a closed range
+                ``slice(lo, hi)`` / ``(lo, hi)`` of numbers (None: open). A
+                number matches within a relative 1e-9; a swept vector takes a
+                vector or a list of them. A grid keeps every axis, each holding
+                its picked coordinates in the axis's order (the sub-grid); a zip
+                or ``-m`` sweep keeps the points that match every key. None:
+                every point.
+
+        Returns:
+            The array; with ``where``, its leading shape is the selection's.
 
         Raises:
             KeyError: no row has these labels; the message lists those there are.
+            SelectionError: ``where`` names a key that is not swept, or picks no
+                point; the message lists the keys or values there are.
             LayoutError: the rows do not make one array: jobs of a ``-m`` sweep
                 whose arrays have different shapes (load each job's directory on
                 its own, or read :attr:`frame`), or an index outside the shape or
@@ -132,29 +193,14 @@ class Results:
             array([[0., 1., 2.],
                    [3., 4., 5.]])
         """
-        f = self.frame
-        rows = f[(f["quantity"] == quantity) & (f["wrt"] == wrt)
-                 & (f["output"] == output)]  # fmt: skip
-        if rows.empty:
-            there = f.loc[f["quantity"] != "", ["quantity", "wrt", "output"]]
-            labels = sorted(set(map(tuple, there.drop_duplicates().to_numpy())))
-            raise KeyError(f"no rows with quantity={quantity!r}, wrt={wrt!r}, "
-                           f"output={output!r}; the table has {labels}")  # fmt: skip
-        shape = _check_layout(rows, "/".join(p for p in (quantity, wrt, output) if p))
-        size = int(np.prod(shape, dtype=int))
-        index = rows["index"].to_numpy(dtype=np.int64)
-        if not self.dims:
-            out = np.full(size, np.nan)
-            out[index] = rows["value"].to_numpy(dtype=np.float64)
-            return out.reshape(shape)
-        points = {job: i for i, job in enumerate(f["job"].drop_duplicates())}
-        out = np.full((len(points), size), np.nan)
-        where = rows["job"].map(points).to_numpy(dtype=np.int64)
-        out[where, index] = rows["value"].to_numpy(dtype=np.float64)
-        return out.reshape(*self.shape, *shape)
+        return self._array(quantity, wrt, output, self._pick(where))
 
     def to_xarray(
-        self, quantity: str = "grad", wrt: str = "arg0", output: str = ""
+        self,
+        quantity: str = "grad",
+        wrt: str = "arg0",
+        output: str = "",
+        where: Mapping[str, Any] | None = None,
     ) -> Any:
         """:meth:`array` as an ``xarray.DataArray`` with named dims and coordinates.
 
@@ -165,11 +211,13 @@ class Results:
         own axis in a grid, else ``job``), named as the table's columns:
         ``inputs.1[0]``, ``inputs.1[1]``; its own axis in a grid then has no
         index, so pick points with ``.isel`` or by an element's value,
-        ``data.where(data["inputs.1[0]"] == 2.0, drop=True)``. Needs xarray
+        ``data.where(data["inputs.1[0]"] == 2.0, drop=True)``. With ``where``,
+        the coordinates are those of the picked points. Needs xarray
         (``pip install 'autodiff-runner[xarray]'``).
 
         Raises:
             ImportError: xarray is not installed; says how to install it.
+            SelectionError: as :meth:`array`.
             LayoutError: as :meth:`array`.
 
         Example:
@@ -188,11 +236,12 @@ class Results:
                 "Results.to_xarray needs xarray; install it with "
                 "pip install 'autodiff-runner[xarray]', or use .array()."
             ) from err
-        data = self.array(quantity, wrt, output)
+        pick = self._pick(where)
+        data = self._array(quantity, wrt, output, pick)
         own = [f"dim_{i}" for i in range(data.ndim - len(self.dims))]
         coords = {}
-        for key, values in self.coords.items():  # the job axis, or their own
-            along = key if key in self.dims else self.dims[0]
+        for key, values in self._picked_coords(pick).items():
+            along = key if key in self.dims else self.dims[0]  # the job axis, or own
             if np.ndim(values) == 1:
                 coords[key] = (along, values)
                 continue
@@ -202,17 +251,105 @@ class Results:
         name = "/".join(part for part in (quantity, wrt, output) if part)
         return xr.DataArray(data, dims=(*self.dims, *own), coords=coords, name=name)
 
+    def _array(self, quantity: str, wrt: str, output: str, pick: Pick) -> np.ndarray:
+        """:meth:`array` of the points ``pick`` holds."""
+        label = "/".join(p for p in (quantity, wrt, output) if p)
+        columns = ["job"] * bool(self.dims) + ["shape", "index", "value"]
+        labels = label_filter(quantity, wrt, output)
+        rows = self._scan.read(columns, labels, pick.jobs)
+        if rows.empty:  # no such label, or only failed points picked
+            there = None if pick.jobs is None else self._scan.first_shape(labels)
+            if there is None:
+                raise KeyError(f"no rows with quantity={quantity!r}, wrt={wrt!r}, "
+                               f"output={output!r}; the table has "
+                               f"{self._scan.labels()}")  # fmt: skip
+            return np.full((*pick.shape, *there), np.nan)
+        shape = check_layout(rows, label)
+        size = int(np.prod(shape, dtype=int))
+        index = rows["index"].to_numpy(dtype=np.int64)
+        values = rows["value"].to_numpy(dtype=np.float64)
+        if not self.dims:
+            out = np.full(size, np.nan)
+            out[index] = values
+            return out.reshape(shape)
+        jobs = self._jobs() if pick.jobs is None else pick.jobs
+        at = positions(jobs, rows["job"].to_numpy(dtype=np.int64))
+        out = np.full((len(jobs), size), np.nan)
+        out[at, index] = values
+        return out.reshape(*pick.shape, *shape)
+
+    def _pick(self, where: Mapping[str, Any] | None) -> Pick:
+        """The points ``where`` picks (:func:`~runner.results.selection.pick`)."""
+        keys = list(self.dims)
+        if self.dims == ("job",):  # and the swept keys, a vector's elements joined
+            for column in self._swept:
+                found = ELEMENT_COLUMN.match(column)
+                key = found["key"] if found else column
+                keys += [] if key in keys else [key]
+        jobs = None if self._numbered else self._jobs
+        return pick(where, self.dims, self.shape, keys, self._values, jobs)
+
+    def _values(self, key: str) -> np.ndarray:
+        """The coordinates of ``key`` (``job``: the job numbers)."""
+        return self._jobs() if key == "job" else np.asarray(self.coords[key])
+
+    def _jobs(self) -> np.ndarray:
+        """The job number of each point, in point order."""
+        if self._job_list is None:
+            if self._numbered:
+                self._job_list = np.arange(int(np.prod(self.shape, dtype=int)))
+            elif self._coords is not None and "job" in self._coords:
+                self._job_list = np.asarray(self._coords["job"])
+            else:
+                self._job_list = self._scan.first_rows([])["job"].to_numpy()
+        return self._job_list
+
+    def _read_coords(self) -> dict[str, np.ndarray]:
+        """:attr:`coords` from the ``job`` and swept columns, one row per point
+        (for a grid only the points along each axis)."""
+        if not self.dims:
+            return {}
+        if self.dims == ("job",):
+            points = self._scan.first_rows(self._swept)
+            swept = point_values(points, self._swept)
+            return {"job": points["job"].to_numpy(), **swept}
+        shape = self.shape
+        axes = [np.arange(n) * int(np.prod(shape[a + 1 :], dtype=int))
+                for a, n in enumerate(shape)]  # fmt: skip
+        points = self._scan.first_rows(self._swept, np.unique(np.concatenate(axes)))
+        swept, jobs = point_values(points, self._swept), points["job"].to_numpy()
+        return {
+            key: swept[key][positions(jobs, at)] for key, at in zip(self.dims, axes)
+        }
+
+    def _picked_coords(self, pick: Pick) -> dict[str, np.ndarray]:
+        """:attr:`coords` at the points ``pick`` holds (only theirs are read)."""
+        if pick.index is None:
+            return self.coords
+        if self.dims != ("job",):
+            return {key: np.asarray(values)[pick.index[self.dims.index(key)]]
+                    for key, values in self.coords.items()}  # fmt: skip
+        if self._coords is not None:
+            return {k: np.asarray(v)[pick.index[0]] for k, v in self._coords.items()}
+        points = self._scan.first_rows(self._swept, pick.jobs)
+        at = positions(points["job"].to_numpy(), pick.jobs)
+        swept = point_values(points, self._swept)
+        return {"job": pick.jobs, **{key: values[at] for key, values in swept.items()}}
+
 
 def load(path: str | Path) -> Results:
     """Load a run directory, a sweep directory or a results table.
 
-    A directory's ``results.parquet`` is read, else its ``results.csv``. A
+    A directory's ``results.parquet`` (a file, or a directory of Parquet parts)
+    is opened, else its ``results.csv``; Parquet is read lazily, a CSV whole. A
     vectorized sweep's grid is rebuilt from its ``run.json``; a ``-m`` sweep (a
     directory with ``sweep.json``) or any table with a ``job`` column has one
     axis of points.
 
     Raises:
-        RunnerError: no table at ``path``.
+        RunnerError: no table at ``path``, not a results table, or the table of
+            a run whose ``run.json`` does not say ``ok`` (its rows may be
+            incomplete: a sweep killed or stopped between chunks).
 
     Example:
         >>> import tempfile
@@ -226,100 +363,36 @@ def load(path: str | Path) -> Results:
         >>> res = load(d)
         >>> res.dims, res.array("grad", "arg0").shape, res.coords["inputs.1"]
         (('inputs.0', 'inputs.1'), (2, 3), array([0., 1., 3.]))
+        >>> res.array("grad", "arg0", where={"inputs.1": (0.5, 3.0)}).shape
+        (2, 2)
     """
-    path = Path(path)
-    if path.is_dir():
-        found = [path / table_file(f) for f in ("parquet", "csv")]
-        table = next((p for p in found if p.is_file()), None)
-        if table is None:
-            raise RunnerError(
-                f"load: {path} holds no results.parquet or results.csv; give a run "
-                f"or sweep directory whose run finished."
-            )
-    elif path.is_file():
-        table = path
-    else:
-        raise RunnerError(f"load: {path} does not exist; give a run or sweep "
-                          f"directory, or a results table.")  # fmt: skip
-    frame = read_table(table)
-    if "job" not in frame:
-        return Results(frame)
+    table = find_table(Path(path))
     record: dict[str, Any] = {}
     if (table.parent / RUN_RECORD).is_file():
         record = dict(read_run(table.parent))
-    swept = _swept(frame)
+    if record and record.get("status") != "ok":
+        raise RunnerError(
+            f"load: {table.parent} holds the table of a run that did not finish "
+            f"(run.json status: {record.get('status')}), so rows may be missing; "
+            f"run it again (a sweep with resume=true computes only the missing "
+            f"chunks), or read what is there with pandas.read_parquet."
+        )
     layout = record.get("sweep") or {}
-    if layout.get("mode") == "grid":
-        shape = tuple(int(n) for n in layout["shape"])
-        coords = {}
-        for axis, key in enumerate(layout["keys"]):
-            values = swept[key].reshape(*shape, *swept[key].shape[1:])
-            coords[key] = values[(0,) * axis + (slice(None),) + (0,) * (
-                len(shape) - axis - 1)]  # fmt: skip
-        return Results(frame, tuple(layout["keys"]), coords, shape)
-    jobs = frame["job"].drop_duplicates().to_numpy()
-    return Results(frame, ("job",), {"job": jobs, **swept}, (len(jobs),))
-
-
-def _shape(text: str) -> tuple[int, ...]:
-    """A ``shape`` cell as a tuple: ``"4,3"`` -> ``(4, 3)``, ``""`` -> ``()``."""
-    return tuple(int(n) for n in text.split(",")) if text else ()
-
-
-def _where(rows: pd.DataFrame) -> str:
-    """Where ``rows`` lie, for a message: ``job(s) [0, 2]`` or ``the table``."""
-    if "job" not in rows:
-        return "the table"
-    jobs = [j.item() if hasattr(j, "item") else j for j in rows["job"].unique()]
-    more = f" and {len(jobs) - 5} more" if len(jobs) > 5 else ""
-    return f"job(s) {jobs[:5]}{more}"
-
-
-def _check_layout(rows: pd.DataFrame, label: str) -> tuple[int, ...]:
-    """The one shape of one quantity's ``rows``; :class:`LayoutError` when the
-    jobs' shapes differ, or an index lies outside it or repeats in a job."""
-    shapes = rows["shape"].astype(str)
-    if shapes.nunique() > 1:
-        found = "; ".join(f"shape {_shape(text)} in {_where(rows[shapes == text])}"
-                          for text in shapes.unique())  # fmt: skip
-        raise LayoutError(
-            f"load: {label} has a different shape per job ({found}), so it makes "
-            f"no single array; load each job's directory on its own (load(sweep_dir "
-            f"/ '<job>')), or read the rows from res.frame."
-        )
-    shape = _shape(shapes.iloc[0])
-    index = rows["index"].to_numpy(dtype=np.int64)
-    outside = (index < 0) | (index >= int(np.prod(shape, dtype=int)))
-    twice = rows.duplicated([c for c in ("job", "index") if c in rows]).to_numpy()
-    for bad, what in ((outside, f"outside its shape {shape}"), (twice, "twice")):
-        if bad.any():
-            raise LayoutError(
-                f"load: {label} has index {index[bad][0]} {what} in "
-                f"{_where(rows[bad])}; the table is damaged: run the job again, "
-                f"or read the rows from res.frame."
-            )
-    return shape
-
-
-def _swept(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Swept key -> its value at each point; element columns joined into arrays."""
-    points = frame.drop_duplicates("job")
-    columns = swept_names(frame.columns)
-    out: dict[str, Any] = {}
-    elements: dict[str, list[tuple[tuple[int, ...], np.ndarray]]] = {}
-    for column in columns:
-        match = ELEMENT_COLUMN.match(column)
-        if match is None:
-            out[column] = points[column].to_numpy()
-            continue
-        index = tuple(int(i) for i in match["index"].split(","))
-        elements.setdefault(match["key"], []).append((index, points[column]))
-    for key, cells in elements.items():
-        shape = tuple(
-            max(ix[d] for ix, _ in cells) + 1 for d in range(len(cells[0][0]))
-        )
-        values = np.full((len(points), *shape), np.nan)
-        for ix, column in cells:
-            values[(slice(None), *ix)] = column.to_numpy(dtype=np.float64)
-        out[key] = values
-    return out
+    if table.suffix == ".parquet":
+        scan = Scan.open(table, layout.get("dataset"))
+    else:
+        scan = Scan.of_frame(read_table(table))
+    missing = [c for c in COLUMNS if c not in scan.columns]
+    if missing:
+        raise RunnerError(f"load: {table} is not a results table (no column "
+                          f"{', '.join(missing)}); give a run's or sweep's "
+                          f"table.")  # fmt: skip
+    if "job" not in scan.columns:
+        return Results(scan)
+    if layout.get("mode") not in ("grid", "zip"):
+        return Results(scan, ("job",))
+    shape = tuple(int(n) for n in layout["shape"])
+    if layout["mode"] == "zip":
+        return Results(scan, ("job",), None, shape, numbered=True)
+    keys = tuple(layout["keys"])
+    return Results(scan, keys, recorded_coords(layout), shape, numbered=True)

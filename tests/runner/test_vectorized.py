@@ -20,7 +20,8 @@ import pandas as pd
 import pytest
 
 from runner.app.job import run_job
-from runner.config.errors import ConfigError
+from runner.config.errors import ConfigError, RunnerError
+from runner.results import load
 from runner.results.dataset import DATASET, parts_done, reduced_frame, write_part
 
 XS = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
@@ -293,10 +294,14 @@ def test_ctrl_c_keeps_the_chunks_written_for_resume(tmp_path, monkeypatch, capsy
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["status"] == "failed" and "resume=true" in record["error"]
     assert parts_done(tmp_path / DATASET) == [0, 1]
+    with pytest.raises(RunnerError, match="did not finish .run.json status: failed"):
+        load(tmp_path)  # two chunks of five: not silently a table
     monkeypatch.setattr(vectorized, "write_part", real)
     assert run_job({**CFG, "resume": True}, tmp_path) == 0
     assert "resume: 2 of 5 chunk(s) already written" in capsys.readouterr().out
     _check_table(pd.read_parquet(tmp_path / DATASET))
+    grads = load(tmp_path).array("grad", "arg0", where={"inputs.0": (2.0, 3.0)})
+    np.testing.assert_array_equal(grads, np.full((2, 2), 2.0))  # d(2x + y)/dx
 
 
 def test_a_changed_config_starts_the_dataset_afresh(tmp_path):
