@@ -121,6 +121,8 @@ class Points:
         ([2, 3], 6)
         >>> {k: v.tolist() for k, v in pts.at(np.array([4, 5])).items()}
         {'a': [2.0, 2.0], 'b': [0.5, 1.0]}
+        >>> {k: v.tolist() for k, v in pts.along(np.array([4, 5])).items()}
+        {'a': [1, 1], 'b': [1, 2]}
     """
 
     def __init__(self, params: dict[str, Any], mode: str = "grid") -> None:
@@ -145,13 +147,17 @@ class Points:
         self.shape = lengths if mode == "grid" else lengths[:1]
         self.total = math.prod(self.shape)
 
-    def at(self, index: np.ndarray) -> dict[str, np.ndarray]:
-        """Key -> its value at each point of ``index`` (point numbers)."""
+    def along(self, index: np.ndarray) -> dict[str, np.ndarray]:
+        """Key -> the position in its :attr:`axes` values of each point of
+        ``index`` (point numbers)."""
         index = np.asarray(index, dtype=np.int64)
         if self.mode == "zip":
-            return {k: v[index] for k, v in self.axes.items()}
-        along = np.unravel_index(index, self.shape)
-        return {k: v[i] for (k, v), i in zip(self.axes.items(), along)}
+            return dict.fromkeys(self.axes, index)
+        return dict(zip(self.axes, np.unravel_index(index, self.shape)))
+
+    def at(self, index: np.ndarray) -> dict[str, np.ndarray]:
+        """Key -> its value at each point of ``index`` (point numbers)."""
+        return {k: self.axes[k][i] for k, i in self.along(index).items()}
 
 
 def expand(params: dict[str, Any], mode: str = "grid") -> dict[str, np.ndarray]:

@@ -146,6 +146,8 @@ class VectorSweep:
                     f"replaces), got {values.shape[1:]}.",
                 )
             self._dtypes.append(np.asarray(target).dtype)
+        # The swept values as the table shows them, rounded once per axis value.
+        self._shown = {k: swept_columns(k, v) for k, v in self.points.axes.items()}
         self._generators = _generators(model)
         # One base key per generator, drawn once (so the generators advance once
         # and a fixed seed repeats the sweep); each point folds in its number,
@@ -196,20 +198,13 @@ class VectorSweep:
     def run(self, chunks: Iterable[int] | None = None) -> Iterator[tuple[int, dict]]:
         """Compute ``chunks`` (default: all, in order); yield ``(chunk, columns)``.
 
-        The next chunk is dispatched before the current one is labelled, so the
-        computation of one overlaps the caller's writing of the other.
-
         Columns: ``job`` (the point), one per swept key (one per element of a
         swept vector, :func:`runner.compute.rows.swept_columns`), ``status``,
         ``error``, then :data:`runner.compute.rows.COLUMNS`; text columns are
         :class:`runner.compute.rows.Repeated`.
         """
-        todo = list(range(self.chunks) if chunks is None else chunks)
-        pending = self._dispatch(todo[0]) if todo else None
-        for position, chunk in enumerate(todo):
-            start, stop, out = pending  # type: ignore[misc]
-            if position + 1 < len(todo):
-                pending = self._dispatch(todo[position + 1])
+        for chunk in range(self.chunks) if chunks is None else chunks:
+            start, stop, out = self._dispatch(chunk)
             host = jax.tree.map(lambda x, n=stop - start: np.asarray(x)[:n], out)
             yield chunk, self._columns(start, stop, host)
 
@@ -238,9 +233,10 @@ class VectorSweep:
             )
         jobs = np.arange(start, stop, dtype=np.int64)
         columns: dict[str, Any] = {"job": np.repeat(jobs, per_point)}
-        for key, at in self.points.at(jobs).items():
-            swept = swept_columns(key, at)
-            columns.update({name: np.repeat(v, per_point) for name, v in swept.items()})
+        along = self.points.along(jobs)
+        for key, shown in self._shown.items():
+            columns.update({name: np.repeat(values[along[key]], per_point)
+                            for name, values in shown.items()})  # fmt: skip
         columns["status"] = Repeated(["ok"] * per_point, n)
         columns["error"] = Repeated([""] * per_point, n)
         for name in ("quantity", "wrt", "output", "shape"):

@@ -77,7 +77,10 @@ def write_part(dataset: Path, chunk: int, columns: Mapping[str, Any]) -> Path:
     dataset.mkdir(exist_ok=True)
     path = dataset / part_name(chunk)
     table = arrow_table(columns)
-    atomic_write(path, lambda p: pq.write_table(table, p))
+    text = [f.name for f in table.schema if f.type == "string"]
+    # Dictionaries for the text columns only (a few distinct labels): numbers
+    # would fill a dictionary page and fall back, at a cost for nothing.
+    atomic_write(path, lambda p: pq.write_table(table, p, use_dictionary=text))
     return path
 
 
