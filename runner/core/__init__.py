@@ -3,7 +3,10 @@
 Stateful objects (:class:`Base` holding :class:`Variable` s), array functions that
 accept them, and derivative transforms (:func:`grad`, :func:`vector_grad`,
 :func:`jacobian`, :func:`jacrev`, :func:`jacfwd`, :func:`hessian`) plus :func:`jit`
-that find the state a function reads and writes by themselves.
+that find the state a function reads and writes by themselves, and control flow
+that carries that state through compiled loops and branches (:func:`for_loop`,
+:func:`scan`, :func:`while_loop`, :func:`cond`, :func:`ifelse`, :func:`make_loop`,
+with a :class:`ProgressBar` for long simulations).
 
 Example:
     >>> import runner.core as bm
@@ -25,10 +28,12 @@ import sys as _sys
 from . import random
 from ._autograd import grad, hessian, jacfwd, jacobian, jacrev, vector_grad
 from ._base import Base, Collector, iter_arrays
+from ._control import cond, for_loop, ifelse, make_loop, scan, while_loop
 from ._jit import jit
 from ._numpy import CONSTANTS as _CONSTANTS
 from ._numpy import FUNCTIONS as _FUNCTIONS
 from ._platform import disable_x64, enable_x64, set_platform
+from ._progress import ProgressBar
 from ._state import Array, TrainVar, Variable
 from ._substitute import substitute
 
@@ -43,21 +48,28 @@ __all__ = [
     "Array",
     "Base",
     "Collector",
+    "ProgressBar",
     "TrainVar",
     "Variable",
+    "cond",
     "disable_x64",
     "enable_x64",
+    "for_loop",
     "grad",
     "hessian",
+    "ifelse",
     "iter_arrays",
     "jacfwd",
     "jacobian",
     "jacrev",
     "jit",
+    "make_loop",
     "random",
+    "scan",
     "set_platform",
     "substitute",
     "vector_grad",
+    "while_loop",
     *sorted(_FUNCTIONS),
     *sorted(_CONSTANTS),
 ]
