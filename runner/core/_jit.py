@@ -40,6 +40,15 @@ class _NewStates(Exception):
         self.arrays = arrays
 
 
+def _values_of_arrays(tree: Any) -> Any:
+    """``tree`` with every Array replaced by its value."""
+    return jax.tree_util.tree_map(
+        lambda a: a.value if isinstance(a, Array) else a,
+        tree,
+        is_leaf=lambda a: isinstance(a, Array),
+    )
+
+
 class _Jitted:
     def __init__(
         self,
@@ -82,9 +91,11 @@ class _Jitted:
         return out, ((written, made) if written or made else None)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        for arg in args:  # a loop: cheaper than rebuilding args on every call
-            if isinstance(arg, Array):
-                args = tuple(a.value if isinstance(a, Array) else a for a in args)
+        # Arrays passed in are inputs: their values, wherever they sit (a
+        # keyword, a list, a dict). A loop first: cheaper than a tree walk per call.
+        for arg in (*args, *kwargs.values()):
+            if isinstance(arg, (Array, list, tuple, dict)):
+                args, kwargs = _values_of_arrays((args, kwargs))
                 break
         states = self.states
         if _STACK:

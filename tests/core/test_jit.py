@@ -399,3 +399,23 @@ def test_raw_jax_transforms_of_read_only_functions_work():
     np.testing.assert_allclose(per_example, expected, rtol=1e-6)
     np.testing.assert_allclose(jax.jit(bm.jit(read_only))(X0), twin_loss(W0, B0, X0))
     assert_all_concrete(net)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [lambda f, x: f(x), lambda f, x: f(x=x), lambda f, x: f([x]),
+     lambda f, x: f({"a": x})],
+    ids=["positional", "keyword", "in a list", "in a dict"],
+)  # fmt: skip
+def test_arrays_passed_anywhere_are_inputs_by_value(call):
+    def double(x):
+        if isinstance(x, list):
+            x = x[0]
+        if isinstance(x, dict):
+            x = x["a"]
+        return x * 2.0
+
+    x = bm.arange(3.0)
+    got = call(bm.jit(double), x)
+    want = jax.jit(double)(jnp.arange(3.0))  # the pure twin
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
