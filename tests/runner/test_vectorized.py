@@ -206,8 +206,8 @@ KILLER = textwrap.dedent("""
         if where == "while a part is written" and calls["n"] > after:
             import pyarrow.parquet as pq
             real = pq.write_table
-            def half(table, path):
-                real(table.slice(0, table.num_rows // 2), path)
+            def half(table, path, **options):
+                real(table.slice(0, table.num_rows // 2), path, **options)
                 kill_now()
             pq.write_table = half
         path = write_part(dataset, chunk, columns)
