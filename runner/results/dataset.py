@@ -37,7 +37,7 @@ __all__ = ["DATASET", "PLOTTED", "batches", "count_nonfinite", "discard_dataset"
 DATASET = table_file("parquet", TABLE_STEM)
 
 #: The quantities a sweep plot draws (:func:`runner.results.plots.plot_sweep`).
-PLOTTED = ("grad", "eigenvalue_real")
+PLOTTED = ("grad", "eigenvalue_real", "eigenvalue_imag")
 
 _PART = re.compile(r"^part-(\d{6,})\.parquet$")
 
