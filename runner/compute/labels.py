@@ -22,7 +22,8 @@ import jax
 import numpy as np
 
 from ..config.errors import ConfigError
-from ..config.schema import JACOBIAN_KINDS, Kind
+from ..config.schema import JACOBIAN_KINDS, Dynamics, Kind
+from ..config.spec import fixed_point_argnum
 from .stability import residual
 
 if TYPE_CHECKING:
@@ -90,9 +91,25 @@ def label(plan: Plan, out: Any, batch: int = 0) -> list[Result]:
         results += _leaves("aux", "", aux)
     if diff.eigenvalues:
         results += _eigenvalues(results, batch)
-    if diff.eigenvalues or diff.fixed_point:  # is the point a fixed point?
+    if diff.dynamics == Dynamics.map and diff.eigenvalues:  # phi(x) = x?
+        state = plan.inputs[fixed_point_argnum(diff, "diff.dynamics")]
+        results.append(Result("map_residual", "", "", _map_residual(value, state)))
+    elif diff.eigenvalues or diff.fixed_point:  # is the point a fixed point?
         results.append(Result("residual", "", "", residual(value, batch)))
     return results
+
+
+def _map_residual(value: Any, state: Any) -> np.ndarray:
+    """``|phi(x) - x|`` of a map's value at its state ``x``."""
+    if np.shape(value) != np.shape(state):
+        raise ConfigError(
+            "diff.dynamics",
+            f"map needs the function to return a state of the input's shape "
+            f"{np.shape(state)}, received {np.shape(value)}; set "
+            f"diff.dynamics=vector_field.",
+        )
+    step = np.asarray(value, np.float64) - np.asarray(state, np.float64)
+    return residual(step)
 
 
 def _output_major(

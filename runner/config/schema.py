@@ -26,6 +26,7 @@ from .sweep_schema import SweepConfig, SweepMode
 __all__ = [
     "FORMATS",
     "DiffConfig",
+    "Dynamics",
     "ExperimentConfig",
     "GRADIENT_KINDS",
     "JACOBIAN_KINDS",
@@ -62,6 +63,13 @@ class Kind(str, Enum):
     hessian = "hessian"
 
 
+class Dynamics(str, Enum):
+    """What a Jacobian's eigenvalues describe (``diff.dynamics``)."""
+
+    vector_field = "vector_field"
+    map = "map"
+
+
 class Mode(str, Enum):
     """How ``kind: jacobian`` is computed (see ``runner.core.jacobian``)."""
 
@@ -90,6 +98,13 @@ class DiffConfig:
     them, or a selector: ``"@train_vars"`` (every TrainVar) or ``"@vars"`` (every
     Variable except random generators' keys).
     ``eigenvalues``: also report the eigenvalues of each square Jacobian.
+    ``dynamics``: what the differentiated function is, for the eigenvalues' and
+    the residual's meaning: ``vector_field`` (``x' = F(x)``: a fixed point has
+    ``F(x) = 0``, stable when every real part is negative) or ``map``
+    (``x -> phi(x)``, e.g. a flow over a time T: a fixed point has ``phi(x) = x``,
+    its residual ``|phi(x) - x|`` is the ``map_residual`` row, and the eigenvalues
+    are multipliers, stable when every ``|mu| < 1``; a periodic orbit's flow map
+    over one period has one multiplier 1).
     ``check``: also compute every derivative by central finite differences (float64
     where the model allows) and tabulate the largest absolute and relative error per
     ``wrt`` (quantities ``check_abs_error``, ``check_rel_error``); costs two calls
@@ -113,6 +128,7 @@ class DiffConfig:
     has_aux: bool = False
     return_value: bool = False
     eigenvalues: bool = False
+    dynamics: Dynamics = Dynamics.vector_field
     check: bool = False
     check_tol: Optional[float] = None  # noqa: UP045 (OmegaConf needs Optional)
     mode: Mode = Mode.reverse

@@ -24,6 +24,7 @@ from .schema import (
     FORMATS,
     JACOBIAN_KINDS,
     DiffConfig,
+    Dynamics,
     ExperimentConfig,
     OutputConfig,
     SweepConfig,
@@ -121,13 +122,14 @@ def _mark_checked(diff: DiffSpec) -> DiffSpec:
     return diff
 
 
-def fixed_point_argnum(diff: DiffSpec) -> int:
-    """The input that ``diff.fixed_point`` solves in: one int ``diff.argnums`` (0
-    when null), with a Jacobian kind and no ``grad_vars``.
+def fixed_point_argnum(diff: DiffSpec, key: str = "diff.fixed_point") -> int:
+    """The input that ``diff.fixed_point`` solves in (or, with ``key``
+    ``diff.dynamics``, a map's state): one int ``diff.argnums`` (0 when null),
+    with a Jacobian kind and no ``grad_vars``.
 
     Raises:
-        ConfigError: naming ``diff.fixed_point`` when ``diff`` does not describe a
-            vector field's Jacobian in one input.
+        ConfigError: naming ``key`` when ``diff`` does not describe a Jacobian in
+            one input.
 
     Example:
         >>> fixed_point_argnum(DiffSpec(kind="jacfwd", argnums=1, fixed_point=True))
@@ -137,11 +139,14 @@ def fixed_point_argnum(diff: DiffSpec) -> int:
         ...
         runner.config.errors.ConfigError: diff.fixed_point: needs diff.kind jacobian...
     """
+    fix = (
+        "diff.fixed_point=false" if key == "diff.fixed_point" else f"{key}=vector_field"
+    )
     if diff.kind not in JACOBIAN_KINDS:
         raise ConfigError(
-            "diff.fixed_point",
+            key,
             f"needs diff.kind jacobian, jacrev or jacfwd, received '{diff.kind}'; "
-            f"set diff.kind=jacfwd or diff.fixed_point=false.",
+            f"set diff.kind=jacfwd or {fix}.",
         )
     argnums = 0 if diff.argnums is None else diff.argnums
     if (
@@ -150,7 +155,7 @@ def fixed_point_argnum(diff: DiffSpec) -> int:
         or not isinstance(argnums, int)
     ):
         raise ConfigError(
-            "diff.fixed_point",
+            key,
             f"solves in one input, so it needs one int diff.argnums and no "
             f"diff.grad_vars, received argnums={diff.argnums!r}, "
             f"grad_vars={diff.grad_vars!r}; e.g. diff.argnums=0.",
@@ -193,6 +198,15 @@ def _check_diff(diff: DiffSpec) -> None:
     _check_fixed_point_tol(diff.fixed_point_tol)
     if diff.fixed_point:
         fixed_point_argnum(diff)
+    if diff.dynamics == Dynamics.map:
+        fixed_point_argnum(diff, "diff.dynamics")
+        if diff.fixed_point:
+            raise ConfigError(
+                "diff.fixed_point",
+                "solves F(x) = 0 for a vector field, not phi(x) = x for a map "
+                "(diff.dynamics=map); start from a point of the orbit and set "
+                "diff.fixed_point=false.",
+            )
 
 
 def _check_tol(tol: float | None) -> None:
@@ -266,6 +280,12 @@ def refuse_in_sweep(diff: DiffSpec) -> None:
             "finite-difference checks do not run inside a sweep block; check one "
             "point, run the points as a -m sweep, or set diff.check=false and "
             "diff.check_tol=null.",
+        )
+    if diff.dynamics == Dynamics.map:
+        raise ConfigError(
+            "diff.dynamics",
+            "map is not run inside a sweep block (its residual |phi(x) - x| needs "
+            "each point's own state); run the points as a -m sweep.",
         )
     if diff.fixed_point:
         raise ConfigError(

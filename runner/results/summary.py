@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -115,6 +116,9 @@ def stability_lines(
         >>> print(stability_lines(rows, tol=1.0)[0])
         fixed point w.r.t. arg0 (|F| = 0.7): stable (max Re = -1.0)
     """
+    map_norms = [float(r.array) for r in results if r.quantity == "map_residual"]
+    if map_norms:
+        return _map_lines(results, map_norms[0], tol)
     norms = [float(r.array) for r in results if r.quantity == "residual"]
     solved = {r.wrt: r.array for r in results if r.quantity == "fixed_point"}
     lines = []
@@ -134,6 +138,51 @@ def stability_lines(
                 f"point, |F| = {norm} > {tol:g}): {top}; "
                 f"diff.fixed_point=true solves for a fixed point first"
             )
+    return lines
+
+
+#: How close to 1 a multiplier's modulus must be to count as the neutral one of a
+#: periodic orbit (a period off by one step of a fine grid shifts it by ~1e-2).
+NEUTRAL_TOL = 1e-3
+
+
+def _map_lines(results: Sequence[Result], norm: float, tol: float) -> list[str]:
+    """Stability of a map's fixed point by its multipliers (``diff.dynamics=map``).
+
+    Example:
+        >>> import numpy as np
+        >>> rows = [Result("eigenvalue_real", "arg0", "", np.array([1.0, 0.03])),
+        ...         Result("eigenvalue_imag", "arg0", "", np.array([0.0, 0.0]))]
+        >>> print(_map_lines(rows, 2e-6, 1e-5)[0])
+        fixed point of the map w.r.t. arg0 (|phi(x) - x| = 2e-06): a periodic orbit,
+        orbitally stable (one multiplier |mu| = 1.0 ~ 1, the others at most 0.03)
+    """
+    parts = {(r.quantity, r.wrt): np.asarray(r.array) for r in results}
+    lines = []
+    for (quantity, wrt), real in parts.items():
+        if quantity != "eigenvalue_real":
+            continue
+        imag = parts.get(("eigenvalue_imag", wrt), np.zeros_like(real))
+        moduli = np.sort(np.hypot(real, imag))[::-1]
+        top = f"max |mu| = {value_text(moduli[0])}"
+        if not is_fixed_point(norm, tol):
+            lines.append(
+                f"local linearization of the map w.r.t. {wrt} at the given inputs "
+                f"(not a fixed point, |phi(x) - x| = {value_text(norm)} > {tol:g}): "
+                f"{top}"
+            )
+            continue
+        if (moduli < 1).all():
+            verdict = f"stable ({top})"
+        elif abs(moduli[0] - 1) <= NEUTRAL_TOL and (moduli[1:] < 1).all():
+            rest = value_text(moduli[1]) if len(moduli) > 1 else "none"
+            one = value_text(moduli[0])
+            verdict = (f"a periodic orbit, orbitally stable (one multiplier |mu| = "
+                       f"{one} ~ 1, the others at most {rest})")  # fmt: skip
+        else:
+            verdict = f"not stable ({top})"
+        lines.append(f"fixed point of the map w.r.t. {wrt} (|phi(x) - x| = "
+                     f"{value_text(norm)}): {verdict}")  # fmt: skip
     return lines
 
 

@@ -279,3 +279,46 @@ def test_simulations_leave_the_model_variables_unchanged():
 def test_bad_steps_or_dt_are_refused(kwargs, error, match):
     with pytest.raises(error, match=match):
         FitzHughNagumoSim(**kwargs)
+
+
+# -- diff.dynamics=map: multipliers judged by modulus, |phi(x) - x| -------------------
+def test_a_maps_residual_is_its_step_and_the_summary_judges_moduli(compose):
+    from runner.results.summary import stability_lines
+
+    plain, out = _results(compose, "fhn_floquet")
+    model = _model(plain)
+    x = np.asarray(plain["inputs"][0], dtype=np.float32)
+    step = np.asarray(model.final_state(bm.asarray(x)), np.float64) - x
+    np.testing.assert_allclose(out["map_residual", "", ""], np.linalg.norm(step),
+                               rtol=1e-6)  # fmt: skip
+    assert ("residual", "", "") not in out  # not a vector field's |F(x)|
+    rows = execute(plain)
+    (line,) = stability_lines(rows)
+    assert line.startswith("fixed point of the map w.r.t. arg0 (|phi(x) - x| = ")
+    assert "a periodic orbit, orbitally stable (one multiplier |mu| = 1.0000" in line
+    assert "max Re" not in line
+
+
+def test_off_the_orbit_a_map_is_a_local_linearization(compose):
+    from runner.results.summary import stability_lines
+
+    plain = to_plain(compose("+exp=fhn_floquet", "inputs.0=[0.5,0.5]"))
+    (line,) = stability_lines(execute(plain))
+    assert line.startswith("local linearization of the map w.r.t. arg0 at the given "
+                           "inputs (not a fixed point, |phi(x) - x| = ")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "phrase"),
+    [(["diff.fixed_point=true"], "diff.fixed_point", "not phi(x) = x for a map"),
+     (["diff.kind=grad"], "diff.dynamics", "needs diff.kind jacobian"),
+     (["method=mean_v"], "diff.eigenvalues", "square"),  # a scalar: no map
+     (["+sweep.model.current=[0.6,0.7]"], "diff.dynamics", "a -m sweep")],
+)  # fmt: skip
+def test_map_misuses_are_refused_by_key(compose, overrides, key, phrase):
+    from runner.config.errors import ConfigError
+
+    plain = to_plain(compose("+exp=fhn_floquet", *overrides))
+    with pytest.raises(ConfigError) as err:
+        execute(plain)
+    assert err.value.key == key and phrase in str(err.value)
