@@ -16,6 +16,8 @@ from typing import Any
 
 import runner.core as bm
 
+from .neuro import FitzHughNagumo
+
 __all__ = ["FitzHughNagumoSim", "RateRNN"]
 
 
@@ -35,7 +37,7 @@ def _check_steps(steps: Any, dt: Any, model: str) -> tuple[int, float]:
     return steps, float(dt)
 
 
-class FitzHughNagumoSim(bm.Base):
+class FitzHughNagumoSim(FitzHughNagumo):
     """FitzHugh–Nagumo in time: ``v' = v - v^3/3 - w + I``, ``w' = (v + a - b w)/tau``.
 
     ``steps`` steps of size ``dt`` with the classical fourth-order Runge–Kutta
@@ -78,32 +80,8 @@ class FitzHughNagumoSim(bm.Base):
         dt: float = 0.05,
         name: str | None = None,
     ) -> None:
-        super().__init__(name=name)
+        super().__init__(a=a, b=b, tau=tau, current=current, name=name)
         self.steps, self.dt = _check_steps(steps, dt, type(self).__name__)
-        # Default float dtype (float32, or float64 under bm.enable_x64()).
-        self.a = bm.Variable(bm.asarray(a, dtype=float))
-        self.b = bm.Variable(bm.asarray(b, dtype=float))
-        self.tau = bm.Variable(bm.asarray(tau, dtype=float))
-        self.current = bm.Variable(bm.asarray(current, dtype=float))
-
-    def vector_field(self, state: Any) -> Any:
-        """``(v', w')`` at ``state = (v, w)``.
-
-        Args:
-            state: the state ``(v, w)``.
-
-        Returns:
-            The time derivative, shape ``(2,)``.
-
-        Example:
-            >>> fhn = FitzHughNagumoSim(current=1.0)
-            >>> [round(d, 4) for d in fhn.vector_field(bm.zeros(2)).tolist()]
-            [1.0, 0.056]
-        """
-        v, w = state[0], state[1]
-        dv = v - v**3 / 3 - w + self.current
-        dw = (v + self.a - self.b * w) / self.tau
-        return bm.stack([dv, dw])
 
     def jacobian_field(self, state: Any) -> Any:
         """The vector field's Jacobian in closed form, ``[[1 - v^2, -1], [1/tau,

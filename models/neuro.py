@@ -37,10 +37,11 @@ class FitzHughNagumo(bm.Base):
         name: str | None = None,
     ) -> None:
         super().__init__(name=name)
-        self.a = bm.Variable(bm.asarray(a, dtype="float32"))
-        self.b = bm.Variable(bm.asarray(b, dtype="float32"))
-        self.tau = bm.Variable(bm.asarray(tau, dtype="float32"))
-        self.current = bm.Variable(bm.asarray(current, dtype="float32"))
+        # The default float dtype: float32, or float64 under bm.enable_x64().
+        self.a = bm.Variable(bm.asarray(a, dtype=float))
+        self.b = bm.Variable(bm.asarray(b, dtype=float))
+        self.tau = bm.Variable(bm.asarray(tau, dtype=float))
+        self.current = bm.Variable(bm.asarray(current, dtype=float))
 
     def vector_field(self, state: Any) -> Any:
         """``(v', w')`` at ``state = (v, w)``."""
