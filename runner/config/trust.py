@@ -4,13 +4,16 @@ Hydra acts on its ``hydra`` node before the runner sees a config: it instantiate
 ``hydra.callbacks``, configures logging from ``hydra.job_logging`` and
 ``hydra.hydra_logging`` (file handlers, ``()`` factories), sets ``hydra.job.env_set``,
 picks the launcher and where files go. So :func:`check_config_files` composes the
-command's config as Hydra will (every experiment of a sweep), composes it again
-from the command line's Hydra overrides alone, and refuses any difference in the
-``hydra`` node that a file made, except in :data:`FILE_SETTABLE`. The command line
-and ``RUNNER_TRUST_CONFIG_HYDRA=1`` are the only ways to allow more.
-``allowed_targets`` and ``compile_cache`` likewise come only from the command line
-(or ``RUNNER_ALLOWED_TARGETS``, ``RUNNER_COMPILE_CACHE``):
-:func:`check_allowed_targets`, :func:`check_compile_cache`.
+command's config as Hydra will (every experiment of a sweep) and refuses any part
+of the ``hydra`` node that a config file made, except in :data:`FILE_SETTABLE`.
+Hydra's record of that composition says which configs are a file's and what each
+set (:mod:`runner.config.provenance`); only when a file's config may have reached
+``hydra`` is the node composed again from the command line's Hydra overrides
+alone and compared (:mod:`runner.config.hydra_base`), so that the refusals are
+those of that comparison. The command line and ``RUNNER_TRUST_CONFIG_HYDRA=1`` are
+the only ways to allow more. ``allowed_targets`` and ``compile_cache`` likewise
+come only from the command line (or ``RUNNER_ALLOWED_TARGETS``,
+``RUNNER_COMPILE_CACHE``): :func:`check_allowed_targets`, :func:`check_compile_cache`.
 """
 
 from __future__ import annotations
@@ -18,24 +21,32 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
-from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 from .compile_cache import CACHE_ENV, default_cache_dir
 from .errors import ConfigError, how_to_allow
-from .hydra_private import Hydra, get_args_parser, main_hydra
+from .hydra_base import OwnNode, changed, is_hydra, under
+from .hydra_private import (
+    Hydra,
+    Loaded,
+    compose_loaded,
+    get_args_parser,
+    group_exists,
+    main_hydra,
+    overrides_parser,
+    own_sources,
+)
 from .overrides import parse
+from .provenance import files, reaching_hydra
 from .schema import register
-from .sources import SHIPPED, cli_searchpath
+from .sources import cli_searchpath
 
 __all__ = [
     "FILE_SETTABLE",
@@ -54,13 +65,10 @@ FILE_SETTABLE = ("hydra.sweeper.params",)
 # Plain keys only the command line (or the environment) sets: what may be imported,
 # and where compiled programs are loaded from.
 COMMAND_LINE_ONLY = ("allowed_targets", "compile_cache")
-# Nodes Hydra computes after composing (overwritten, or checked separately).
-_COMPUTED = ("hydra.runtime", "hydra.job.override_dirname", "hydra.job.config_name")
-
-
-def _is_hydra(override: Override) -> bool:
-    key = override.key_or_group
-    return key == "hydra" or key.startswith(("hydra.", "hydra/"))
+# Nodes of an experiment's hydra that its files or its group choices feed: not the
+# runner's own, so their resolvers are checked as a file's.
+_FED = ("hydra.sweeper.params", "hydra.overrides.task", "hydra.runtime",
+        "hydra.job.override_dirname", "hydra.job.config_name")  # fmt: skip
 
 
 def cli_allowed_targets(overrides: Sequence[str]) -> list[str] | None:
@@ -192,25 +200,11 @@ def _check_resolvers(ours: set[tuple[str, str]], full: Any, where: str) -> None:
             )
 
 
-def _flat(node: Any, key: str) -> Iterator[tuple[str, Any]]:
-    """(dotted key, leaf) pairs of a container; lists and empty dicts are leaves."""
-    if isinstance(node, dict) and node:
-        for k, v in node.items():
-            yield from _flat(v, f"{key}.{k}")
-    else:
-        yield key, node
-
-
-def _under(key: str, prefixes: Sequence[str]) -> bool:
-    return any(key == p or key.startswith(f"{p}.") for p in prefixes)
-
-
-def _changed(base: Any, full: Any) -> list[str]:
-    """Keys of the ``hydra`` node that differ, outside the computed ones."""
-    a, b = dict(_flat(base, "hydra")), dict(_flat(full, "hydra"))
-    keys = list(b) + [k for k in a if k not in b]
-    return [k for k in keys if a.get(k, KeyError) != b.get(k, KeyError)
-            and not _under(k, _COMPUTED)]  # fmt: skip
+def _command_line_resolvers(cli: list[str], base: dict[str, Any]) -> set[Any]:
+    """The resolvers of the command line's Hydra overrides as an experiment's
+    ``hydra`` holds them: its lines (``overrides.hydra``) and ``searchpath``."""
+    lines = {"hydra": {"overrides": {"hydra": cli}, "searchpath": base["searchpath"]}}
+    return set(impure_resolvers(lines))
 
 
 def _refuse(key: str, where: str) -> ConfigError:
@@ -226,13 +220,12 @@ def _refuse(key: str, where: str) -> ConfigError:
 def _check_params(params: dict[str, Any], base: dict[str, Any], hydra: Hydra,
                   parser: OverridesParser, where: str) -> None:  # fmt: skip
     """A file's sweep parameters may sweep plain keys only."""
-    repo = hydra.config_loader.repository  # type: ignore[attr-defined]
     for key, value in params.items():
         if base.get(key, KeyError) == value:
             continue
         name = parser.parse_override(f"{key}=0").key_or_group
         if name == "hydra" or name.startswith(("hydra.", "hydra/")) or (
-            name in COMMAND_LINE_ONLY or repo.group_exists(name)):  # fmt: skip
+            name in COMMAND_LINE_ONLY or group_exists(hydra, name)):  # fmt: skip
             raise ConfigError(
                 f"hydra.sweeper.params.{key}",
                 f"set by a config file{where}; a file's sweep may vary plain keys "
@@ -242,32 +235,24 @@ def _check_params(params: dict[str, Any], base: dict[str, Any], hydra: Hydra,
             )
 
 
-def _added_options(dirs: Sequence[str], own: Hydra) -> str:
-    """A directory of the ``hydra/`` options of ``dirs`` that ``own`` lacks.
-
-    The base composition reads these (so that ``hydra/launcher=mine`` composes)
-    and nothing else of ``dirs``: not a file standing in for one the runner or
-    Hydra has (``experiment_schema``, ``hydra/sweeper/basic``).
-    """
-    repo = own.config_loader.repository  # type: ignore[attr-defined]
-    added = Path(tempfile.mkdtemp(prefix="runner-trust-"))
-    for root in map(Path, dirs):
-        for path in sorted(root.glob("hydra/**/*.yaml")):
-            name = path.relative_to(root)
-            if not (added / name).exists() and not repo.config_exists(
-                name.with_suffix("").as_posix()
-            ):
-                (added / name).parent.mkdir(parents=True, exist_ok=True)
-                os.symlink(path.resolve(), added / name)
-    return str(added)
+def _check_changed(base: dict[str, Any], full: dict[str, Any], cli: list[str],
+                   combo: list[str], where: str) -> None:  # fmt: skip
+    """Refuse a key of ``full`` (an experiment's ``hydra``) that differs from
+    ``base`` (the command line's alone), outside :data:`FILE_SETTABLE`."""
+    for key in changed(base, full):
+        if key.startswith("hydra.overrides."):
+            if full["overrides"] == {"hydra": cli, "task": combo}:
+                continue
+            raise _refuse("hydra.overrides", where)
+        if not under(key, FILE_SETTABLE):
+            raise _refuse(key, where)
 
 
 def _combinations(overrides: list[Override], hydra: Hydra) -> list[list[str]]:
     """Every combination of the config-group choices of a (sweep) command line."""
-    repo = hydra.config_loader.repository  # type: ignore[attr-defined]
     choices = []
     for override in overrides:
-        if _is_hydra(override) or not repo.group_exists(override.key_or_group):
+        if is_hydra(override) or not group_exists(hydra, override.key_or_group):
             continue  # plain values select no file
         if override.is_sweep_override():
             key = override.get_key_element()
@@ -277,14 +262,84 @@ def _combinations(overrides: list[Override], hydra: Hydra) -> list[list[str]]:
     return [list(c) for c in itertools.product(*choices)]
 
 
+@dataclass
+class _Command:
+    """What the checks of one command share."""
+
+    hydra: Hydra
+    parser: OverridesParser
+    parsed: list[Override]
+    overrides: list[str]
+    config_name: str | None
+    base: OwnNode
+    own: frozenset[str] | None  # None: the primary config is not the runner's
+
+    @property
+    def cli(self) -> list[str]:
+        return [o.input_line for o in self.parsed if is_hydra(o)]
+
+
+def _needs_base(command: _Command, loaded: list[Loaded]) -> str | None:
+    """Why this composition's ``hydra`` must be compared with the command line's
+    own, or None when no file can have changed it beyond its sweep parameters
+    (and so the comparison would find nothing else)."""
+    if command.own is None:
+        return "the primary config is not the runner's"
+    if any(o.key_or_group == "hydra" or under(o.key_or_group, ("hydra.sweeper",))
+           for o in command.parsed):  # fmt: skip
+        return "the command line sets hydra.sweeper"
+    reason = reaching_hydra(loaded, command.own)
+    if reason is not None:
+        return reason
+    theirs = files(loaded, command.own)
+    for config in loaded:
+        rest = {k: v for k, v in config.content.items() if k != "hydra"}
+        if config.path not in theirs and next(impure_resolvers(rest), None):
+            return f"{config.path} uses a resolver of the environment"
+    return None
+
+
+def _check_experiment(command: _Command, combo: list[str]) -> None:
+    """Check one experiment (``combo``: its config-group choices)."""
+    named = ([f"--config-name={command.config_name}"] if command.config_name
+             else []) + combo  # fmt: skip
+    where = f" (with {' '.join(named)})" if named else ""
+    full, loaded = compose_loaded(
+        command.hydra, command.config_name or "config", command.cli + combo
+    )
+    full_hydra: Any = OmegaConf.to_container(full.hydra, resolve=False)
+    reason = _needs_base(command, loaded)
+    if reason is None:  # hydra is the runner's and the command line's
+        base_hydra: dict[str, Any] = {}
+        ours = {(k, n) for k, n in impure_resolvers(full_hydra, "hydra")
+                if not under(k, _FED)}  # fmt: skip
+    else:
+        base_hydra, base = command.base.get()
+        ours = set(impure_resolvers(base)) | _command_line_resolvers(
+            command.cli, base_hydra
+        )
+    _check_resolvers(ours, OmegaConf.to_container(full, resolve=False), where)
+    if reason is not None:
+        _check_changed(base_hydra, full_hydra, command.cli, combo, where)
+    _check_params(full_hydra["sweeper"].get("params") or {},
+                  (base_hydra.get("sweeper") or {}).get("params") or {},
+                  command.hydra, command.parser, where)  # fmt: skip
+    if _allowed_in(command.parsed) is None:
+        check_allowed_targets(full.get("allowed_targets"), [], where)
+    check_compile_cache(full.get("compile_cache"), command.overrides, where)
+
+
 def check_config_files(argv: Sequence[str], primary: str) -> None:
     """Refuse Hydra nodes (and ``allowed_targets``) set by a config file.
 
     Composes the config of the command line ``argv`` for every combination of
-    its config-group choices (each experiment of a sweep) and compares the
-    ``hydra`` node, unresolved, with the one of ``primary/config.yaml`` and the
-    command line's Hydra overrides alone (which may choose a ``hydra/`` option
-    that only ``--config-dir`` has). Nothing is instantiated or logged.
+    its config-group choices (each experiment of a sweep), as Hydra will, and
+    reads from Hydra's record of it which configs are a file's and what each set.
+    When no file's config can have reached the ``hydra`` node but for its sweep
+    parameters, that node is the runner's and the command line's; otherwise it is
+    compared, unresolved, with the one of ``primary/config.yaml`` and the command
+    line's Hydra overrides alone (which may choose a ``hydra/`` option that only
+    ``--config-dir`` has), composed once. Nothing is instantiated or logged.
 
     Args:
         argv: the command line, without the program name.
@@ -306,54 +361,19 @@ def check_config_files(argv: Sequence[str], primary: str) -> None:
         return  # these only print; Hydra instantiates and logs nothing
     register()  # config.yaml composes against the schema
     config_path = args.config_path or str(primary)
-    search = cli_searchpath(args.overrides)
-    hydra = main_hydra(config_path, args.config_dir, search)
-    own, added = hydra, None
+    hydra = main_hydra(config_path, args.config_dir, cli_searchpath(args.overrides))
+    ours = config_path == str(primary) and args.config_name in (None, "config")
+    base = None
     try:
-        parser = OverridesParser.create(config_loader=hydra.config_loader)
+        parser = overrides_parser(hydra)
         parsed = parser.parse_overrides(args.overrides)
-        cli = [o.input_line for o in parsed if _is_hydra(o)]
-        cli_targets = _allowed_in(parsed)
-        # The base reads of the command line's directories (--config-dir,
-        # hydra.searchpath) only the hydra/ options they add.
-        paths = [o for o in parsed if not o.is_delete()
-                 and o.key_or_group == "hydra.searchpath"]  # fmt: skip
-        dirs = [args.config_dir] if args.config_dir is not None else []
-        dirs += [p[len("file://"):] for o in paths for p in (o.value() or [])
-                 if isinstance(p, str) and p.startswith("file://")]  # fmt: skip
-        if dirs or config_path != str(primary):
-            own = main_hydra(str(primary), None, [SHIPPED])
-            added = _added_options(dirs, own)
-            own = main_hydra(str(primary), added, [SHIPPED])
-        base = own.compose_config("config", [c for c in cli if not any(
-            c == o.input_line for o in paths)], run_mode=RunMode.RUN)  # fmt: skip
-        base_hydra = OmegaConf.to_container(base.hydra, resolve=False)
-        ours = set(impure_resolvers(OmegaConf.to_container(base, resolve=False)))
-        if paths:
-            base_hydra["searchpath"] = paths[-1].value()
+        base = OwnNode(str(primary), config_path, args.config_dir, parsed, hydra)
+        command = _Command(hydra, parser, parsed, list(args.overrides),
+                           args.config_name, base,
+                           own_sources(str(primary)) if ours else None)  # fmt: skip
         for combo in _combinations(parsed, hydra):
-            named = ([f"--config-name={args.config_name}"] if args.config_name
-                     else []) + combo  # fmt: skip
-            where = f" (with {' '.join(named)})" if named else ""
-            full = hydra.compose_config(
-                args.config_name or "config", cli + combo, run_mode=RunMode.RUN
-            )
-            full_hydra = OmegaConf.to_container(full.hydra, resolve=False)
-            _check_resolvers(ours, OmegaConf.to_container(full, resolve=False), where)
-            for key in _changed(base_hydra, full_hydra):
-                if key.startswith("hydra.overrides."):
-                    if full_hydra["overrides"] == {"hydra": cli, "task": combo}:
-                        continue
-                    raise _refuse("hydra.overrides", where)
-                if not _under(key, FILE_SETTABLE):
-                    raise _refuse(key, where)
-            _check_params(full_hydra["sweeper"].get("params") or {},
-                          base_hydra["sweeper"].get("params") or {}, hydra,
-                          parser, where)  # fmt: skip
-            if cli_targets is None:
-                check_allowed_targets(full.get("allowed_targets"), [], where)
-            check_compile_cache(full.get("compile_cache"), args.overrides, where)
+            _check_experiment(command, combo)
     finally:
         GlobalHydra.instance().clear()
-        if added is not None:
-            shutil.rmtree(added, ignore_errors=True)
+        if base is not None:
+            base.close()

@@ -78,3 +78,52 @@ def test_hostile_experiment_files_write_and_run_nothing(case, tmp_path):
     assert len(lines) == 1 and lines[0].startswith(f"error: {key}"), proc.stderr
     if "set by a config file" in key:  # refused before Hydra started the job
         assert not (tmp_path / "run").exists()
+
+
+# An experiment that puts another file's keys into hydra: a model file's package
+# header, a defaults entry's package, a logging option of the same directory.
+HANDLER = ("version: 1\nhandlers:\n  file: {class: logging.FileHandler, filename: "
+           "'{victim}', mode: w}\nroot: {handlers: [file]}\n")  # fmt: skip
+PLACED = {
+    "a model file's package header": (
+        {"exp/hostile": "# @package _global_\ndefaults:\n  - override /model: evil\n"
+         "inputs: [2.0, 1.0]\n", "model/evil": "# @package hydra.callbacks\nx: "
+         "{_target_: numpy.save, file: '{victim}', arr: [1.0]}\n"},
+        "hydra.callbacks.x._target_: set by a config file",
+    ),
+    "a model placed in hydra": (
+        {"exp/hostile": "# @package _global_\ndefaults:\n  - /model@hydra."
+         "callbacks.x: evil\n  - override /model: linear_fn\ninputs: [2.0, 1.0]\n",
+         "model/evil": "_target_: os.system\ncommand: 'touch {marker}'\n"},
+        "hydra.callbacks.x._target_: set by a config file",
+    ),
+    "a logging option of the directory": (
+        {"exp/hostile": HEAD + "  - override /hydra/job_logging: evil\n"
+         "inputs: [2.0, 1.0]\n", "hydra/job_logging/evil": HANDLER},
+        "hydra.job_logging.handlers.file.filename: set by a config file",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(PLACED))
+def test_hostile_files_placing_keys_in_hydra_write_and_run_nothing(case, tmp_path):
+    files, key = PLACED[case]
+    victim, marker = tmp_path / "victim.npy", tmp_path / "marker"
+    victim.write_text("precious")
+    for name, body in files.items():
+        path = tmp_path / "conf" / f"{name}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = body.replace("{victim}", str(victim)).replace("{marker}", str(marker))
+        path.write_text(text)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNNER_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner", f"--config-dir={tmp_path / 'conf'}",
+         "+exp=hostile", f"hydra.run.dir={tmp_path / 'run'}", "output.plots=false"],
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert victim.read_bytes() == b"precious"
+    assert not marker.exists()
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and key in lines[0], proc.stderr
+    assert not (tmp_path / "run").exists()

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-import pytest
+import re
+from pathlib import Path
+from typing import Any
 
+import pytest
+from hydra.core.config_store import ConfigStore
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import OmegaConf
+
+from runner.config import trust
 from runner.config.errors import ConfigError
+from runner.config.hydra_base import OwnNode
+from runner.config.hydra_private import Entry, Loaded, compose_loaded, main_hydra
+from runner.config.overrides import parse
+from runner.config.provenance import files, reaching_hydra
+from runner.config.schema import register
+from runner.config.sources import SHIPPED
 from runner.config.trust import (
     check_allowed_targets,
     check_compile_cache,
     check_config_files,
     cli_allowed_targets,
+    impure_resolvers,
 )
 
 from ..conftest import PRIMARY
@@ -208,3 +223,262 @@ def test_only_the_command_line_or_the_environment_chooses_the_compile_cache(
     check_compile_cache(str(tmp_path / "env"), ["+exp=grad"])  # the environment's
     with pytest.raises(ConfigError, match="RUNNER_COMPILE_CACHE=DIR chooses it"):
         check_compile_cache(str(tmp_path / "theirs"), ["+exp=grad"])
+
+
+# Files that reach (or try to reach) Hydra's node, in every way Hydra places a key:
+# the check reads them from Hydra's record of one composition, and composes the
+# command line's own node to compare only when a file's config may have set it.
+GLOBAL = "# @package _global_\n"
+READ_ONLY = "fast"  # no second composition
+COMPARED = "compared"  # the command line's own hydra node composed to compare
+FILES = {
+    "plain experiment": ({"exp/x": HEAD + "inputs: [2.0, 1.0]\n"}, READ_ONLY, None),
+    "sweep of plain keys": (
+        {"exp/x": HEAD + f"{PARAMS}{{inputs.0: '1.0,2.0'}}\n"}, READ_ONLY, None),
+    "sweep of hydra keys": ({"exp/x": "# @package hydra.sweeper\nparams: "
+                             "{hydra.run.dir: a}\n"}, READ_ONLY,
+                            "hydra.sweeper.params.hydra.run.dir"),
+    "a package header": ({"exp/x": "# @package hydra\ncallbacks:\n  x: "
+                          "{_target_: os.system}\n"}, COMPARED,
+                         "hydra.callbacks.x._target_"),
+    "a nested package header": ({"exp/x": "# @package _global_.hydra\nrun: "
+                                 "{dir: /home}\n"}, COMPARED, "hydra.run.dir"),
+    "a quoted hydra key": (
+        {"exp/x": HEAD + "'hydra':\n  run: {dir: /home}\n"}, COMPARED, "hydra.run.dir"),
+    "a YAML alias": ({"exp/x": HEAD + "a: &a {run: {dir: /home}}\nhydra: *a\n"},
+                     READ_ONLY, "Key 'a' not in"),
+    "a model placed in hydra": ({"exp/x": GLOBAL + "defaults:\n  - /model@hydra."
+                                 "callbacks.x: linear_fn\n"}, COMPARED,
+                                "hydra.callbacks.x._target_"),
+    "a model placed in _global_.hydra": (
+        {"exp/x": GLOBAL + "defaults:\n  - /model@_global_.hydra.callbacks.x: "
+         "linear_fn\n"}, COMPARED, "hydra.callbacks.x._target_"),
+    "a model file with hydra": ({"exp/x": GLOBAL + "defaults:\n  - override "
+                                 "/model: evil\n", "model/evil": "# @package "
+                                 "hydra\ncallbacks:\n  x: {_target_: os.system}\n"},
+                                COMPARED, "hydra.callbacks.x._target_"),
+    "a model file choosing logging": (
+        {"exp/x": GLOBAL + "defaults:\n  - override /model: evil\n", "model/evil":
+         "defaults:\n  - /hydra/job_logging/disabled@_global_.hydra.job_logging\n"
+         "_target_: runner.models.tutorial.f1\n"}, COMPARED, "hydra.job_logging"),
+    "an included experiment": ({"exp/x": GLOBAL + "defaults:\n  - /exp/y@_global_\n",
+                                "exp/y": "hydra:\n  run: {dir: /home}\n"}, COMPARED,
+                               "hydra.run.dir"),
+    "a shipped option chosen": (
+        {"exp/x": HEAD + "  - override /hydra/launcher: local_processes\n"},
+        COMPARED, "hydra.launcher"),
+    "an option list": ({"exp/x": GLOBAL + "defaults:\n  - /hydra/job_logging: "
+                        "[disabled]\n"}, COMPARED, "hydra.job_logging"),
+    "_self_ first": ({"exp/x": GLOBAL + "defaults:\n  - _self_\n  - override "
+                      "/hydra/job_logging: disabled\n"}, COMPARED, "hydra.job_logging"),
+    "Hydra's sweeper stood in for": (
+        {"hydra/sweeper/basic": "_target_: hydra._internal.core_plugins.basic_"
+         "sweeper.BasicSweeper\nmax_batch_size: null\nparams: {hydra.job.env_set.A:"
+         " '1'}\n"}, COMPARED, "hydra.sweeper.params.hydra.job.env_set"),
+    "the schema stood in for": (
+        {"experiment_schema": "seed: ${oc.env:HOME}\n"}, READ_ONLY, "seed"),
+    "a path that climbs": ({"exp/x": GLOBAL + "defaults:\n  - override /model: "
+                            "../exp/y\n", "exp/y": "# @package _global_\nhydra:\n"
+                            "  job: {env_set: {A: '1'}}\n"}, COMPARED,
+                           "hydra.job.env_set.A"),
+    "what config.yaml sets again": (  # merged before config.yaml, which wins
+        {"exp/x": GLOBAL + "defaults:\n  - override /model: y\n", "model/y":
+         "# @package _global_\nhydra:\n  run: {dir: /home}\n"}, COMPARED, None),
+    "the same logging": ({"exp/x": HEAD + "  - override /hydra/job_logging: "
+                          "default\n"}, COMPARED, None),
+    "the same value": ({"exp/x": HEAD + "hydra:\n  job:\n    chdir: false\n"},
+                       COMPARED, None),
+    "an empty hydra node": ({"exp/x": HEAD + "hydra: {}\n"}, COMPARED, None),
+    "Hydra's runtime": ({"exp/x": HEAD + "hydra:\n  runtime:\n    output_dir: "
+                         "/home\n"}, COMPARED, None),
+}  # fmt: skip
+
+
+def _outcome(argv: list[str]) -> str | None:
+    try:
+        check_config_files(argv, str(PRIMARY))
+    except Exception as err:  # the check's refusal, or Hydra's own error
+        return f"{type(err).__name__}: {err}"
+    return None
+
+
+@pytest.mark.filterwarnings("ignore:(?s).*validated against ConfigStore:UserWarning")
+@pytest.mark.parametrize("case", list(FILES))
+def test_reading_the_files_refuses_what_comparing_the_node_refuses(
+    case, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("RUNNER_TRUST_CONFIG_HYDRA", raising=False)
+    files, path, refused = FILES[case]
+    for name, body in files.items():
+        (tmp_path / f"{name}.yaml").parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f"{name}.yaml").write_text(body)
+    exp = "+exp=x" if "exp/x" in files else "+exp=grad"
+    argv = ["-m", f"--config-dir={tmp_path}", exp]
+    composed = []
+    own = trust.OwnNode._compose
+    monkeypatch.setattr(trust.OwnNode, "_compose",
+                        lambda self: composed.append(1) or own(self))  # fmt: skip
+    read = _outcome(argv)
+    assert (COMPARED if composed else READ_ONLY) == path
+    if refused is None:
+        assert read is None
+    else:
+        assert read is not None and refused in read.split(";")[0], read
+    monkeypatch.setattr(trust, "reaching_hydra", lambda loaded, own: "always")
+    assert _outcome(argv) == read  # the comparison alone: the same refusal
+
+
+def test_a_command_composes_each_experiment_once(conf, monkeypatch):
+    monkeypatch.delenv("RUNNER_TRUST_CONFIG_HYDRA", raising=False)
+    composed, compared = [], []
+    compose = trust.compose_loaded
+    monkeypatch.setattr(trust, "compose_loaded", lambda *a: composed.append(a[2])
+                        or compose(*a))  # fmt: skip
+    own = trust.OwnNode._compose
+    monkeypatch.setattr(trust.OwnNode, "_compose",
+                        lambda self: compared.append(1) or own(self))  # fmt: skip
+    check_config_files(["+exp=jacobian"], str(PRIMARY))
+    sweep = ["-m", "+exp=grad,jacobian,hessian", "inputs.0=1.0,2.0"]
+    check_config_files([*sweep, "hydra/launcher=local_processes"], str(PRIMARY))
+    assert len(composed) == 4 and compared == []
+    flag = conf(a=f"{PARAMS}{{inputs.0: '1.0,2.0'}}\n", b="hydra:\n  job:\n    "
+                "chdir: false\n", c="inputs: [2.0, 1.0]\n")  # fmt: skip
+    check_config_files(["-m", flag, "+exp=a,b,c"], str(PRIMARY))
+    assert len(composed) == 7 and compared == [1]  # once, for b
+
+
+@pytest.mark.parametrize("launcher", ["basic", "local_processes", "local_ray", "slurm"])
+def test_the_runners_hydra_node_reads_no_key_a_file_sets(launcher):
+    # Were a Hydra node of the runner's own to interpolate a plain key, a file
+    # could steer it through that key without setting anything under hydra.
+    register()
+    hydra = main_hydra(str(PRIMARY), None, [SHIPPED])
+    try:
+        cfg, _ = compose_loaded(hydra, "config", [f"hydra/launcher={launcher}"])
+    finally:
+        GlobalHydra.instance().clear()
+    node = OmegaConf.to_container(cfg.hydra, resolve=False)
+    for key, name in impure_resolvers(node, "hydra"):
+        assert name == "now", key
+    text = str(node)
+    for found in re.findall(r"\$\{([^}:]*)\}", text):
+        assert found.startswith("hydra."), found
+    for found in re.findall(r"\$\{([\w.]+):", text):
+        assert found in ("now", "hydra"), found
+
+
+def test_an_option_of_the_store_chosen_by_a_file_is_the_files(tmp_path, monkeypatch):
+    # A ConfigStore option is the runner's or a plugin's; chosen by a file's
+    # override, what it sets is the file's.
+    monkeypatch.delenv("RUNNER_TRUST_CONFIG_HYDRA", raising=False)
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "exp" / "bad.yaml").write_text(
+        GLOBAL + "defaults:\n  - override /model: planted\n"
+    )
+    store = ConfigStore.instance()
+    node = {"hydra": {"callbacks": {"x": {"_target_": "os.system"}}}}
+    store.store(group="model", name="planted", node=node, package="_global_")
+    try:
+        with pytest.raises(ConfigError, match=r"^hydra\.callbacks\.x\._target_"):
+            check_config_files([f"--config-dir={tmp_path}", "+exp=bad"], str(PRIMARY))
+    finally:
+        del store.repo["model"]["planted.yaml"]
+
+
+def test_the_command_lines_resolvers_pass_beside_its_search_path(conf, monkeypatch):
+    monkeypatch.delenv("RUNNER_TRUST_CONFIG_HYDRA", raising=False)
+    flag = conf(same="hydra:\n  job:\n    chdir: false\n")  # compared to the node
+    folder = flag.partition("=")[2]
+    for exp in ("+exp=grad", "+exp=same"):
+        check_config_files([f"hydra.searchpath=[file://{folder},pkg://runner."
+                            f"configs]", exp, "hydra.run.dir=${oc.env:HOME}/x"],
+                           str(PRIMARY))  # fmt: skip
+
+
+OWN = frozenset({"pkg://hydra.conf", "structured://"})
+HYDRA_CONFIG = Loaded("hydra/config", None, None, "structured://",
+                      {"hydra": {"run": {"dir": "out"}}}, ())  # fmt: skip
+CONFIG = Loaded("config", None, None, "structured://", {"hydra": {}}, ())
+
+
+def _loaded(path: str, *entries: Entry, parent: str = "config",
+            source: str = "file:///mine", **content: Any) -> Loaded:  # fmt: skip
+    return Loaded(path, parent, None, source, content, entries)
+
+
+def test_a_config_is_a_files_by_where_it_was_read_and_who_chose_it():
+    chooser = _loaded("exp/x", Entry("/model", None, True, False))
+    model = _loaded("model/m", source="structured://")  # the store's, chosen by x
+    logs = _loaded("hydra/job_logging/x", parent="model/m", source="pkg://hydra.conf")
+    hydras = _loaded("hydra/output/default", parent="hydra/config",
+                     source="pkg://hydra.conf")  # fmt: skip
+    orphan = _loaded("hydra/env/x", parent="nowhere", source="pkg://hydra.conf")
+    climbs = _loaded("hydra/../exp/y", source="pkg://hydra.conf")
+    found = files([HYDRA_CONFIG, CONFIG, chooser, model, logs, hydras, orphan,
+                   climbs], OWN)  # fmt: skip
+    assert found == {"exp/x", "model/m", "hydra/job_logging/x", "hydra/env/x",
+                     "hydra/../exp/y"}  # fmt: skip
+
+
+SWEEP = {"sweeper": {"params": {"a": "1,2"}}}
+
+
+@pytest.mark.parametrize(
+    ("config", "reason"),
+    [
+        (_loaded("exp/x", hydra=SWEEP), None),
+        (_loaded("exp/x", seed=1), None),
+        (_loaded("exp/x", hydra={"sweeper": {"params": {}, "x": 1}}),
+         "exp/x sets hydra"),
+        (_loaded("exp/x", hydra={}), "exp/x sets hydra"),
+        (_loaded("exp/x", Entry("/hydra/launcher", None, True, False)),
+         "exp/x chooses /hydra/launcher"),
+        (_loaded("exp/x", Entry("hydra/launcher", None, True, False)),
+         "exp/x chooses hydra/launcher"),  # exp/hydra/launcher, or hydra/launcher
+        (_loaded("schema", Entry("hydra//job_logging", None, False, False)),
+         "schema chooses hydra//job_logging"),
+        (_loaded("hydra/launcher/mine", Entry("x", None, False, False)),
+         "hydra/launcher/mine chooses x"),  # a file inside hydra/: relative to it
+        (_loaded("exp/x", Entry("/model", "hydra.callbacks.x", False, False)),
+         "exp/x chooses /model"),
+        (_loaded("exp/x", Entry("/model", "_global_.hydra", False, False)),
+         "exp/x chooses /model"),
+        (_loaded("exp/x", Entry("../model", None, True, False)),
+         "exp/x chooses ../model"),
+        (_loaded("hydra/launcher/y", Entry("z", None, False, True),
+                 source="structured://", parent="hydra/config"),
+         "hydra/launcher/y interpolates its defaults list"),
+        (_loaded("model/m", source="structured://", hydra={"run": {"dir": "/"}}),
+         "model/m sets hydra outside a hydra/ group"),
+        (_loaded("hydra/sweeper/s", source="structured://", parent="hydra/config",
+                 hydra=SWEEP), "hydra/sweeper/s sets hydra.sweeper.params"),
+        (_loaded("hydra/sweeper/s", source="structured://", parent="hydra/config",
+                 hydra={"sweeper": {"params": None}}), None),
+    ],
+)  # fmt: skip
+def test_what_makes_a_composition_compare_hydra(config, reason):
+    assert reaching_hydra([HYDRA_CONFIG, CONFIG, config], OWN) == reason
+
+
+def test_a_config_that_is_no_mapping_is_compared():
+    listed = Loaded("exp/x", "config", "exp", "file:///mine", [1, 2], ())
+    assert reaching_hydra([CONFIG, listed], OWN) == "exp/x is not a mapping"
+
+
+def test_the_command_lines_own_node_is_composed_once_and_cleaned_up(tmp_path):
+    (tmp_path / "hydra" / "job_logging").mkdir(parents=True)
+    (tmp_path / "hydra" / "job_logging" / "mine.yaml").write_text("version: 1\n")
+    register()
+    hydra = main_hydra(str(PRIMARY), str(tmp_path), [SHIPPED])
+    line = ["hydra/job_logging=mine", "+exp=grad"]
+    own = OwnNode(str(PRIMARY), str(PRIMARY), str(tmp_path), parse(line), hydra)
+    try:
+        node, whole = own.get()
+        assert own.get()[0] is node and node["job_logging"] == {"version": 1}
+        added = Path(own._added or "")
+        assert (added / "hydra" / "job_logging" / "mine.yaml").is_symlink()
+        assert "exp" not in whole and "model" in whole
+    finally:
+        own.close()
+        GlobalHydra.instance().clear()
+    assert not added.exists()
