@@ -98,28 +98,24 @@ class DiffConfig:
     them, or a selector: ``"@train_vars"`` (every TrainVar) or ``"@vars"`` (every
     Variable except random generators' keys).
     ``eigenvalues``: also report the eigenvalues of each square Jacobian.
-    ``dynamics``: what the differentiated function is, for the eigenvalues' and
-    the residual's meaning: ``vector_field`` (``x' = F(x)``: a fixed point has
-    ``F(x) = 0``, stable when every real part is negative) or ``map``
-    (``x -> phi(x)``, e.g. a flow over a time T: a fixed point has ``phi(x) = x``,
-    its residual ``|phi(x) - x|`` is the ``map_residual`` row, and the eigenvalues
-    are multipliers, stable when every ``|mu| < 1``; a periodic orbit's flow map
-    over one period has one multiplier 1).
+    ``dynamics``: ``vector_field`` (``x' = F(x)``: a fixed point has ``F(x) = 0``,
+    stable when every real part is negative) or ``map`` (``x -> phi(x)``: the
+    ``map_residual`` row is ``|phi(x) - x|``; eigenvalues are multipliers, stable
+    when every ``|mu| < 1``; a periodic orbit's period map has one multiplier 1).
     ``check``: also compute every derivative by central finite differences (float64
     where the model allows) and tabulate the largest absolute and relative error per
     ``wrt`` (quantities ``check_abs_error``, ``check_rel_error``); costs two calls
     of the function per differentiated scalar (about 2 n**2 for a Hessian).
-    ``check_tol``: the largest relative error allowed; exceeding it fails the run
-    (no table). Setting it turns ``check`` on; null only reports.
+    ``check_tol``: the largest relative error allowed, else the run fails (no
+    table); setting it turns ``check`` on; null only reports.
     ``mode``: for ``kind: jacobian``, ``reverse`` (jacrev), ``forward`` (jacfwd) or
     ``auto`` (the cheaper by input and output sizes).
     ``fixed_point``: for the Jacobian of a vector field in one input, first solve
     ``F(x) = 0`` by Newton's method from that input, then differentiate there (see
     :mod:`runner.compute.stability`); the solved point is tabulated as ``fixed_point``.
-    ``fixed_point_tol``: the largest ``|F(x)|`` (Euclidean norm) that counts as a
-    fixed point, for Newton's method and for the summary's stability verdict;
-    raise it for float32 models whose terms are large (float32 keeps about 7
-    digits, so ``|F|`` of a field with terms near 1e3 cannot go much below 1e-4).
+    ``fixed_point_tol``: the largest ``|F(x)|`` that counts as a fixed point (for
+    Newton and the summary's verdict); raise it for float32 models with large
+    terms (``|F|`` of terms near 1e3 cannot go much below 1e-4 in float32).
     """
 
     kind: Kind = Kind.grad
