@@ -133,14 +133,15 @@ def run_vectorized(
     if kept:
         print(f"resume: {len(kept)} of {sweep.chunks} chunk(s) already written; "
               f"computing the other {sweep.chunks - len(kept)}.")  # fmt: skip
-    total, done = sweep.points.total, len(kept) * sweep.chunk_size
+    total = sweep.points.total
+    size = lambda c: min(sweep.chunk_size, total - c * sweep.chunk_size)  # noqa: E731
+    done = sum(map(size, kept))
     bad = count_nonfinite(dataset, chunks=kept)
-    todo = [c for c in range(sweep.chunks) if c not in set(kept)]
+    todo = sorted(set(range(sweep.chunks)) - set(kept))
 
-    def chunk_done(nonfinite: int) -> None:
+    def chunk_done(chunk: int, nonfinite: int) -> None:
         nonlocal bad, done
-        bad += nonfinite
-        done = min(done + sweep.chunk_size, total)
+        bad, done = bad + nonfinite, done + size(chunk)
         if on_chunk is not None:
             on_chunk(done, total)
 
@@ -149,12 +150,11 @@ def run_vectorized(
 
         plain = {**plain_config, "sweep": {**plain_config["sweep"],
                                            "chunk_size": sweep.chunk_size}}  # fmt: skip
-        run_on_ray(plain, dataset, todo, sweep_cfg.ray,
-                   lambda _, nonfinite: chunk_done(nonfinite))  # fmt: skip
+        run_on_ray(plain, dataset, todo, sweep_cfg.ray, chunk_done)
     else:
         for chunk, columns in sweep.run(todo):
             write_part(dataset, chunk, columns)
-            chunk_done(count_chunk(columns))
+            chunk_done(chunk, count_chunk(columns))
     _nonfinite(bad, spec.output.fail_on_nonfinite)
     if csv:
         write_csv(dataset, Path(output_dir) / table_file("csv"), spec.output.precision)

@@ -36,6 +36,8 @@ __all__ = ["VectorSweep", "chunk_for_budget", "run_sweep"]
 #: columns, the Arrow table and Parquet's buffers).
 _ROW_BYTES = 3 * (3 * 8 + 6 * 4 + 16)
 _MAX_CHUNK = 2**20
+#: Axes of at most this many values are rounded for the table once, up front.
+_ROUNDED_ONCE = 2**16
 
 
 def chunk_for_budget(budget: int, bytes_per_point: float) -> int:
@@ -146,8 +148,11 @@ class VectorSweep:
                     f"replaces), got {values.shape[1:]}.",
                 )
             self._dtypes.append(np.asarray(target).dtype)
-        # The swept values as the table shows them, rounded once per axis value.
-        self._shown = {k: swept_columns(k, v) for k, v in self.points.axes.items()}
+        # The swept values as the table shows them: rounded once per axis value
+        # for short axes; a long one (a zip, a range of vectors) chunk by chunk,
+        # so that memory stays bounded by the chunk.
+        self._shown = {k: swept_columns(k, v) for k, v in self.points.axes.items()
+                       if len(v) <= _ROUNDED_ONCE}  # fmt: skip
         self._generators = _generators(model)
         # One base key per generator, drawn once (so the generators advance once
         # and a fixed seed repeats the sweep); each point folds in its number,
@@ -234,9 +239,11 @@ class VectorSweep:
         jobs = np.arange(start, stop, dtype=np.int64)
         columns: dict[str, Any] = {"job": np.repeat(jobs, per_point)}
         along = self.points.along(jobs)
-        for key, shown in self._shown.items():
-            columns.update({name: np.repeat(values[along[key]], per_point)
-                            for name, values in shown.items()})  # fmt: skip
+        for key, axis in self.points.axes.items():
+            shown = self._shown.get(key) or swept_columns(key, axis[along[key]])
+            at = along[key] if key in self._shown else slice(None)
+            columns.update({name: np.repeat(column[at], per_point)
+                            for name, column in shown.items()})  # fmt: skip
         columns["status"] = Repeated(["ok"] * per_point, n)
         columns["error"] = Repeated([""] * per_point, n)
         for name in ("quantity", "wrt", "output", "shape"):

@@ -320,3 +320,18 @@ def test_the_python_api_checks_chunk_size(tmp_path):
     with pytest.raises(ConfigError, match=r"^sweep.chunk_size: expected an int >= 1"):
         VectorSweep(linear, [0.0, 0.0], DiffSpec(), None, {"inputs.0": XS},
                     chunk_size=0)  # fmt: skip
+
+
+def test_long_axes_are_rounded_chunk_by_chunk_to_the_same_table(monkeypatch):
+    import runner.compute.vsweep as vsweep
+    from runner.compute.vsweep import run_sweep
+    from runner.config.spec import DiffSpec
+    from runner.models.tutorial import linear
+
+    params = {"inputs.0": list(np.linspace(0.1, 0.9, 9)), "inputs.1": YS}
+    once = run_sweep(linear, [0.0, 0.0], DiffSpec(), None, params, chunk_size=4)
+    monkeypatch.setattr(vsweep, "_ROUNDED_ONCE", 2)  # every axis is "long"
+    chunked = run_sweep(linear, [0.0, 0.0], DiffSpec(), None, params, chunk_size=4)
+    for key in ("inputs.0", "inputs.1", "value"):
+        np.testing.assert_array_equal(chunked[key], once[key])
+    assert chunked["inputs.0"][4] == 0.3  # linspace's 0.30000000000000004, rounded
