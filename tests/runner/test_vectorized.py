@@ -246,11 +246,14 @@ def test_a_sweep_killed_anywhere_resumes_by_chunk(tmp_path, where, after):
         env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    # Parts are written by two threads, so which ones a kill leaves whole varies;
+    # gathering starts only once all five are written.
     written = parts_done(out / DATASET)
-    expected = {"during a chunk": 2, "while a part is written": 3,
-                "between the write and the record": 2,
-                "during gathering": 5}[where]  # fmt: skip
-    assert written == list(range(expected))
+    assert set(written) <= set(range(5))
+    if where == "during gathering":
+        assert written == [0, 1, 2, 3, 4]
+    else:
+        assert len(written) < 5
     record = json.loads((out / "run.json").read_text())
     assert record["status"] == "running"
     resumed = subprocess.run(
@@ -259,16 +262,13 @@ def test_a_sweep_killed_anywhere_resumes_by_chunk(tmp_path, where, after):
         env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    if expected < 5:
+    if written:  # exactly the parts left whole are kept, the others computed
         assert (
-            f"resume: {expected} of 5 chunk(s) already written; computing "
-            f"the other {5 - expected}." in resumed.stdout
+            f"resume: {len(written)} of 5 chunk(s) already written; computing "
+            f"the other {5 - len(written)}." in resumed.stdout
         )
-    else:  # every chunk was written: only the CSV is made again
-        assert (
-            "resume: 5 of 5 chunk(s) already written; computing the other 0."
-            in resumed.stdout
-        )
+    else:
+        assert "resume:" not in resumed.stdout
     _check_table(pd.read_parquet(out / DATASET))  # no duplicate, no missing row
     _check_table(pd.read_csv(out / "results.csv", keep_default_na=False))
     hidden = [p.name for p in out.rglob(".*") if p.name != ".hydra"]
@@ -293,12 +293,15 @@ def test_ctrl_c_keeps_the_chunks_written_for_resume(tmp_path, monkeypatch, capsy
         run_job(CFG, tmp_path)
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["status"] == "failed" and "resume=true" in record["error"]
-    assert parts_done(tmp_path / DATASET) == [0, 1]
+    kept = parts_done(tmp_path / DATASET)
+    assert 2 not in kept and {0, 1} <= set(kept)  # the interrupted one is missing
     with pytest.raises(RunnerError, match="did not finish .run.json status: failed"):
-        load(tmp_path)  # two chunks of five: not silently a table
+        load(tmp_path)  # some chunks of five: not silently a table
     monkeypatch.setattr(vectorized, "write_part", real)
     assert run_job({**CFG, "resume": True}, tmp_path) == 0
-    assert "resume: 2 of 5 chunk(s) already written" in capsys.readouterr().out
+    assert (
+        f"resume: {len(kept)} of 5 chunk(s) already written" in capsys.readouterr().out
+    )
     _check_table(pd.read_parquet(tmp_path / DATASET))
     grads = load(tmp_path).array("grad", "arg0", where={"inputs.0": (2.0, 3.0)})
     np.testing.assert_array_equal(grads, np.full((2, 2), 2.0))  # d(2x + y)/dx
