@@ -51,3 +51,23 @@ def compose() -> Callable[..., object]:
             return hydra_compose("config", overrides=list(overrides))
 
     return run
+
+
+def experiment_results(
+    compose: Callable[..., object], name: str, *overrides: str
+) -> tuple[dict, dict]:
+    """Run the shipped experiment ``name`` as composed by Hydra; return its plain
+    config and its results keyed by ``(quantity, wrt, output)``."""
+    from runner.app.job import execute, to_plain
+
+    plain = to_plain(compose(f"+exp={name}", *overrides))  # type: ignore[arg-type]
+    return plain, {(r.quantity, r.wrt, r.output): r.array for r in execute(plain)}
+
+
+def experiment_model(plain: dict) -> object:
+    """The experiment's model, built from the same seed as the run."""
+    import runner.core as bm
+    from runner.config.build import build_model
+
+    bm.random.seed(plain["seed"])
+    return build_model(plain["model"])

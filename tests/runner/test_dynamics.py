@@ -26,18 +26,9 @@ from runner.config.build import build_inputs, build_model
 from runner.models.dynamics import FitzHughNagumoSim, RateRNN
 from runner.results import load
 
-from ..conftest import ROOT
+from ..conftest import ROOT, experiment_model, experiment_results
 
-
-def _results(compose, name, *overrides):
-    plain = to_plain(compose(f"+exp={name}", *overrides))
-    return plain, {(r.quantity, r.wrt, r.output): r.array for r in execute(plain)}
-
-
-def _model(plain):
-    """The experiment's model, built from the same seed as the run."""
-    bm.random.seed(plain["seed"])
-    return build_model(plain["model"])
+_results, _model = experiment_results, experiment_model
 
 
 def _mean_v_differences(model_cfg, state0, currents, h=1e-4):

@@ -10,21 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import runner.core as bm
-from runner.app.job import execute, run_job, to_plain
-from runner.config.build import build_model
+from runner.app.job import run_job, to_plain
 from runner.results import load
 
+from ..conftest import experiment_model, experiment_results
 
-def _results(compose, name, *overrides):
-    plain = to_plain(compose(f"+exp={name}", *overrides))
-    return plain, {(r.quantity, r.wrt, r.output): r.array for r in execute(plain)}
-
-
-def _model(plain):
-    """The experiment's model, built from the same seed as the run."""
-    bm.random.seed(plain["seed"])
-    return build_model(plain["model"])
+_results, _model = experiment_results, experiment_model
 
 
 def _sweep(plain, directory):
