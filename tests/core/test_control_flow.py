@@ -607,3 +607,42 @@ def test_a_failing_body_restores_state():
     with pytest.raises(RuntimeError, match="boom"):
         bm.for_loop(body, XS)
     close(model.r, jnp.ones(3))
+
+
+class _Leaky(bm.Base):
+    """BrainPy written the usual way: ``self.V += dV`` in the step."""
+
+    def __init__(self):
+        super().__init__()
+        self.V = bm.Variable(bm.zeros(3))
+        self.w = bm.TrainVar(bm.array([0.5, 1.0, 2.0]))
+
+    def step(self, x):
+        dV = -0.1 * self.V + self.w * x
+        self.V += dV
+        return self.V.value
+
+    def run(self, xs):
+        return (bm.for_loop(self.step, xs) ** 2).sum()
+
+
+def _leaky_twin(w, xs):
+    def step(v, x):
+        v = v + (-0.1 * v + w * x)
+        return v, v
+
+    return (jax.lax.scan(step, jnp.zeros(3), xs)[1] ** 2).sum()
+
+
+def test_an_in_place_update_of_a_variable_in_a_loop_matches_a_scan_twin():
+    xs = np.linspace(0.0, 1.0, 40, dtype=np.float32)
+    model = _Leaky()
+    value = bm.jit(model.run)(bm.asarray(xs))
+    np.testing.assert_allclose(value, _leaky_twin(model.w.value, xs), rtol=1e-6)
+    _, final = jax.lax.scan(lambda v, x: (v + (-0.1 * v + model.w.value * x),) * 2,
+                            jnp.zeros(3), xs)  # fmt: skip
+    np.testing.assert_allclose(model.V.value, final[-1], rtol=1e-6)  # written back
+    model.V.value = bm.zeros(3).value
+    grad = bm.grad(model.run, grad_vars=model.w)(bm.asarray(xs))
+    want = jax.grad(_leaky_twin)(model.w.value, xs)
+    np.testing.assert_allclose(grad, want, rtol=1e-5)
