@@ -338,3 +338,15 @@ def test_long_axes_are_rounded_chunk_by_chunk_to_the_same_table(monkeypatch):
     for key in ("inputs.0", "inputs.1", "value"):
         np.testing.assert_array_equal(chunked[key], once[key])
     assert chunked["inputs.0"][4] == 0.3  # linspace's 0.30000000000000004, rounded
+
+
+def test_a_directory_reused_between_single_runs_and_sweeps(tmp_path):
+    single = {**CFG, "sweep": {}}
+    assert run_job(single, tmp_path) == 0
+    assert (tmp_path / DATASET).is_file()  # a single run's table is one file
+    assert run_job(CFG, tmp_path) == 0  # the runner's file gives way to a dataset
+    assert (tmp_path / DATASET).is_dir()
+    _check_table(pd.read_parquet(tmp_path / DATASET))
+    assert run_job(single, tmp_path) == 0  # and the dataset to a file again
+    assert (tmp_path / DATASET).is_file()
+    np.testing.assert_array_equal(load(tmp_path).array("grad", "arg1"), 1.0)
