@@ -28,7 +28,6 @@ from ..compute.nonfinite import describe_nonfinite, raise_on_nonfinite
 from ..compute.rows import result_columns
 from ..config.build import build_experiment
 from ..config.errors import ConfigError, RunnerError, wants_traceback
-from ..config.schema import SweepConfig
 from ..config.spec import Spec, is_swept, to_spec
 from ..results.dataset import DATASET
 from ..results.outdirs import (
@@ -98,7 +97,8 @@ def execute(plain: dict[str, Any]) -> list[Result]:
 def execute_sweep(
     plain: dict[str, Any], console: Console | None = None
 ) -> dict[str, Any]:
-    """Run the vectorized sweep of ``plain['sweep']``; return its table's columns.
+    """Run the vectorized sweep of ``plain['sweep']`` (chunk size and memory
+    budget as in a job); return its whole table's columns, in memory.
 
     A progress bar shows chunks done when ``console`` is a terminal.
 
@@ -108,21 +108,11 @@ def execute_sweep(
         >>> execute_sweep(plain)["inputs.1"].tolist()
         [1.0, 2.0]
     """
-    return _execute_sweep(to_spec(plain), console)
-
-
-def _execute_sweep(spec: Spec, console: Console | None = None) -> dict[str, Any]:
-    from ..compute.points import sweep_params
-    from ..compute.vsweep import run_sweep
     from .progress import chunk_progress
+    from .vectorized import build_sweep
 
-    sweep = spec.sweep or SweepConfig()
-    params = sweep_params({"inputs": sweep.inputs, "model": sweep.model})
-    args = build_experiment(spec)
-    kwargs = {"mode": sweep.mode.value, "chunk_size": sweep.chunk_size}
-    console = console or console_for(stderr=True)
-    with chunk_progress(console) as on_chunk:
-        return run_sweep(*args, params, **kwargs, on_chunk=on_chunk)
+    with chunk_progress(console or console_for(stderr=True)) as on_chunk:
+        return build_sweep(plain).table(on_chunk)
 
 
 def _complete(output_dir: Path, prior: dict[str, Any]) -> bool:

@@ -36,6 +36,7 @@ __all__ = ["VectorSweep", "chunk_for_budget", "run_sweep"]
 #: columns, the Arrow table and Parquet's buffers).
 _ROW_BYTES = 3 * (3 * 8 + 6 * 4 + 16)
 _MAX_CHUNK = 2**20
+_MAX_POINTS = 2**32
 #: Axes of at most this many values are rounded for the table once, up front.
 _ROUNDED_ONCE = 2**16
 
@@ -134,6 +135,13 @@ class VectorSweep:
             )
         refuse_in_sweep(diff)
         self.points = Points(params, mode)
+        if self.points.total > _MAX_POINTS:  # a point's number must fit its key
+            raise ConfigError(
+                "sweep",
+                f"has {self.points.total:,} points, past {_MAX_POINTS:,} (each "
+                f"point's random draws are keyed by its number, a uint32); split "
+                f"it into sweeps over parts of a key's values.",
+            )
         self._plan = make_plan(model, inputs, diff, method)
         positions, arrays = _targets(model, self._plan.inputs, list(self.points.axes))
         self._positions = positions
@@ -213,6 +221,22 @@ class VectorSweep:
             host = jax.tree.map(lambda x, n=stop - start: np.asarray(x)[:n], out)
             yield chunk, self._columns(start, stop, host)
 
+    def table(
+        self, on_chunk: Callable[[int, int], None] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Every chunk's columns (:meth:`run`), joined as numpy arrays: the whole
+        table in memory, for sweeps that fit in it.
+
+        Args:
+            on_chunk: called with (points done, total) after each chunk.
+        """
+        parts, total = [], self.points.total
+        for chunk, columns in self.run():
+            parts.append({k: np.asarray(v) for k, v in columns.items()})
+            if on_chunk is not None:
+                on_chunk(min((chunk + 1) * self.chunk_size, total), total)
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
     @property
     def rows_per_point(self) -> int:
         """The table rows of one point (every point has as many), known before
@@ -288,10 +312,4 @@ def run_sweep(
         ([0, 1, 2], [1.0, 2.0, 3.0], [2.0, 2.0, 2.0])
     """
     sweep = VectorSweep(model, inputs, diff, method, params, mode, chunk_size)
-    parts = []
-    for _, columns in sweep.run():
-        parts.append({k: np.asarray(v) for k, v in columns.items()})
-        if on_chunk is not None:
-            done = min(len(parts) * sweep.chunk_size, sweep.points.total)
-            on_chunk(done, sweep.points.total)
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    return sweep.table(on_chunk)

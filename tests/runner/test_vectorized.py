@@ -350,3 +350,14 @@ def test_a_directory_reused_between_single_runs_and_sweeps(tmp_path):
     assert run_job(single, tmp_path) == 0  # and the dataset to a file again
     assert (tmp_path / DATASET).is_file()
     np.testing.assert_array_equal(load(tmp_path).array("grad", "arg1"), 1.0)
+
+
+def test_a_sweep_past_two_to_the_32_points_is_refused_not_wrapped():
+    from runner.compute.vsweep import VectorSweep
+    from runner.config.spec import DiffSpec
+    from runner.models.tutorial import linear
+
+    huge = {"inputs.0": {"start": 0, "stop": 1, "num": 2**16 + 1},
+            "inputs.1": {"start": 0, "stop": 1, "num": 2**16}}  # fmt: skip
+    with pytest.raises(ConfigError, match=r"^sweep: has 4,295,032,832 points, past"):
+        VectorSweep(linear, [0.0, 0.0], DiffSpec(), None, huge)
