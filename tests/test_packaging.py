@@ -89,3 +89,33 @@ def test_the_wheel_runs_beside_the_users_models_and_configs(installed, tmp_path)
     assert table[1].split(",")[-1] == "3"  # d(3x)/dx, not the shipped 2
     page = _run([runner, "--help"], tmp_path)
     assert page.returncode == 0 and "jacobian_sweep" in page.stdout
+
+
+@pytest.mark.slow
+def test_the_wheel_streams_a_sweep_and_differentiates_a_simulation(installed, tmp_path):
+    """The shipped vectorized sweep (a Parquet dataset, resumable) and a shipped
+    simulation (runner.models.dynamics, control flow) run from the wheel alone,
+    in a directory holding the user's own ``models`` package, which is not
+    imported."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "__init__.py").write_text(USER_MODELS)
+    python, runner = str(installed / "python"), str(installed / "runner")
+    sweep = [runner, "+exp=jacobian_sweep", "sweep.inputs.1.num=40",
+             "sweep.chunk_size=16", f"hydra.run.dir={tmp_path / 'sweep'}"]  # fmt: skip
+    for extra in ([], ["resume=true"]):
+        proc = _run([*sweep, *extra], tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    assert "resume: skipped" in proc.stdout
+    parts = sorted(p.name for p in (tmp_path / "sweep" / "results.parquet").iterdir())
+    assert parts == [f"part-00000{i}.parquet" for i in range(3)]
+    read = (
+        "from runner.results import load; r = load('sweep'); "
+        "print(r.array('grad', 'arg0', where={'inputs.1[0]': (0, 2)}).shape)"
+    )
+    loaded = _run([python, "-c", read], tmp_path)
+    assert loaded.stdout.strip() == "(5, 4, 3)", loaded.stderr[-2000:]
+    proc = _run([runner, "+exp=fhn_floquet", "output.plots=false",
+                 f"hydra.run.dir={tmp_path / 'floquet'}"], tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "a periodic orbit, orbitally stable" in proc.stdout
+    assert not (tmp_path / "IMPORTED").exists(), "the user's package ran"
