@@ -15,7 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.types import Glob, Override
 from hydra.errors import MissingConfigException, OverrideParseException
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
 from ..config.errors import ConfigError, wants_traceback
@@ -38,6 +38,7 @@ from ..config.trust import (
     check_allowed_targets,
     check_compile_cache,
     check_config_files,
+    check_ray_address,
 )
 from ..results.outdirs import check_kind, check_links
 from . import sweep
@@ -57,6 +58,7 @@ def _task(cfg: DictConfig) -> tuple[int, RunMode]:
         overrides = hydra_cfg.overrides.task
         check_allowed_targets(cfg.get("allowed_targets"), overrides)
         check_compile_cache(cfg.get("compile_cache"), overrides)
+        check_ray_address(OmegaConf.select(cfg, "sweep.ray.address"), overrides)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2, hydra_cfg.mode

@@ -272,6 +272,9 @@ def experiment_table(
     output = dict(plain.get("output") or {})
     output.update(plots=False, summary=False, formats=["parquet"])
     plain.update(output=output, allowed_targets=list(allowed or []), resume=False)
+    if plain.get("sweep"):  # in this process, never on a cluster a file names
+        sweep = {k: v for k, v in plain["sweep"].items() if k != "ray"}
+        plain["sweep"] = {**sweep, "executor": "local"}
     cache = plain.get("compile_cache")
     if cache:  # absolute, so that a later change of directory cannot break it
         plain["compile_cache"] = str(Path(cache).resolve())

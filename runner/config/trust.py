@@ -11,7 +11,8 @@ set (:mod:`runner.config.provenance`); only when a file's config may have reache
 ``hydra`` is the node composed again from the command line's Hydra overrides
 alone and compared (:mod:`runner.config.hydra_base`), so that the refusals are
 those of that comparison. The command line and ``RUNNER_TRUST_CONFIG_HYDRA=1`` are
-the only ways to allow more. ``allowed_targets`` and ``compile_cache`` likewise
+the only ways to allow more. ``allowed_targets``, ``compile_cache`` and
+``sweep.ray.address`` likewise
 come only from the command line (or ``RUNNER_ALLOWED_TARGETS``,
 ``RUNNER_COMPILE_CACHE``): :func:`check_allowed_targets`, :func:`check_compile_cache`.
 """
@@ -53,6 +54,7 @@ __all__ = [
     "TRUST_ENV",
     "check_allowed_targets",
     "check_compile_cache",
+    "check_ray_address",
     "check_config_files",
     "impure_resolvers",
     "cli_allowed_targets",
@@ -156,6 +158,41 @@ def check_compile_cache(value: Any, overrides: Sequence[str], where: str = "") -
             f"programs it finds there, so only the command line (compile_cache=DIR "
             f"or compile_cache=null) or {CACHE_ENV}=DIR chooses it.",
         )
+
+
+def check_ray_address(value: Any, overrides: Sequence[str], where: str = "") -> None:
+    """Refuse a ``sweep.ray.address`` that a config file set (not the command line).
+
+    A Ray driver sends its model and config to the cluster and loads the objects
+    it returns, so a file that could choose the cluster could run code here.
+
+    Args:
+        value: ``sweep.ray.address`` of the composed config (None: not set).
+        overrides: the command line's task overrides.
+        where: which files were composed, for the message.
+
+    Raises:
+        ConfigError: naming ``sweep.ray.address`` and how to choose a cluster.
+
+    Example:
+        >>> check_ray_address("10.0.0.1:6379", ["sweep.ray.address=10.0.0.1:6379"])
+        >>> check_ray_address(None, ["+exp=big"])
+        >>> try:
+        ...     check_ray_address("evil.example:6379", ["+exp=big"])
+        ... except ConfigError as err:
+        ...     print(str(err).split(";")[0])
+        sweep.ray.address: set by a config file to 'evil.example:6379'
+    """
+    if value is None:
+        return
+    if any(o.key_or_group == "sweep.ray.address" for o in parse(overrides)):
+        return  # the command line chose it
+    raise ConfigError(
+        "sweep.ray.address",
+        f"set by a config file{where} to {value!r}; the sweep would send its model "
+        f"and config to that cluster and load what it returns, so only the "
+        f"command line (sweep.ray.address=HOST:PORT) chooses a cluster.",
+    )
 
 
 # Resolvers a config file may use: they read only the config itself. Others read
@@ -327,6 +364,8 @@ def _check_experiment(command: _Command, combo: list[str]) -> None:
     if _allowed_in(command.parsed) is None:
         check_allowed_targets(full.get("allowed_targets"), [], where)
     check_compile_cache(full.get("compile_cache"), command.overrides, where)
+    address = OmegaConf.select(full, "sweep.ray.address", default=None)
+    check_ray_address(address, command.overrides, where)
 
 
 def check_config_files(argv: Sequence[str], primary: str) -> None:

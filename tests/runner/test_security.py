@@ -37,6 +37,11 @@ CASES = {
         f"allowed_targets: [os.]\ninputs:\n  - {SYSTEM % 'os.system'}\n  - 1.0\n",
         "allowed_targets: set by a config file",
     ),
+    "sweep on a file's Ray cluster": (
+        "inputs: [2.0, 1.0]\nsweep:\n  inputs: {'0': [1.0, 2.0]}\n  executor: ray\n"
+        "  ray: {address: 'evil.example:6379'}\n",
+        "sweep.ray.address: set by a config file",
+    ),
     "hydra callback": (
         "inputs: [2.0, 1.0]\nhydra:\n  callbacks:\n    x: {_target_: numpy.save, "
         "file: '{victim}', arr: [1.0]}\n",

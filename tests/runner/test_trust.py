@@ -482,3 +482,23 @@ def test_the_command_lines_own_node_is_composed_once_and_cleaned_up(tmp_path):
         own.close()
         GlobalHydra.instance().clear()
     assert not added.exists()
+
+
+def test_a_config_file_cannot_choose_a_ray_cluster(tmp_path):
+    """A Ray driver loads what the cluster returns: only the command line picks one."""
+    from runner.app.pytest_plugin import experiment_table
+    from runner.config.trust import check_ray_address
+
+    with pytest.raises(ConfigError) as err:
+        check_ray_address("evil.example:6379", ["+exp=jacobian_sweep"], " (x)")
+    assert err.value.key == "sweep.ray.address"
+    assert "only the command line (sweep.ray.address=HOST:PORT)" in str(err.value)
+    check_ray_address("127.0.0.1:6379", ["sweep.ray.address=127.0.0.1:6379"])
+    check_ray_address(None, [])  # not set: a local Ray, or no Ray at all
+    # Under the pytest plugin a file's executor and address are not used at all.
+    cfg = {"model": {"_target_": "runner.models.tutorial.linear"},
+           "inputs": [2.0, 1.0], "diff": {"kind": "grad"},
+           "sweep": {"inputs": {"0": [1.0, 2.0]}, "executor": "ray",
+                     "ray": {"address": "evil.example:6379"}}}  # fmt: skip
+    table = experiment_table(cfg, "hostile", ["runner.models."])
+    assert table["value"].tolist() == [2.0, 2.0]  # d(2x + y)/dx, computed here
